@@ -1,0 +1,190 @@
+"""The ``convcost`` command line: parse, call the library, render, exit code.
+
+No arithmetic and no state here. Bad input (:class:`~convcost.errors.ConvcostError` or a
+usage error) prints one line on stderr and exits 2; any other failure exits 1 with one line,
+and ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from convcost import __version__
+from convcost.errors import ConvcostError
+
+try:  # typer >= 0.2x vendors click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer uses the click package
+    from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef]
+
+
+def _fail(message: str, code: int) -> int:
+    first = " ".join(str(message).split())  # one line, whatever the message held
+    print(f"convcost: error: {first}", file=sys.stderr)
+    return code
+
+
+class _Group(TyperGroup):
+    """Turns every error into one stderr line and an exit code (2 bad input, 1 internal)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            rv = super().main(argv, prog_name or "convcost", complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except ConvcostError as exc:
+            if debug:
+                raise
+            code = _fail(str(exc), 2)
+        except ClickException as exc:
+            code = _fail(exc.format_message(), 2 if exc.exit_code == 2 else exc.exit_code)
+        except KeyboardInterrupt:
+            code = _fail("interrupted", 130)
+        except Exception as exc:
+            if debug:
+                raise
+            code = _fail(f"internal error: {type(exc).__name__}: {exc} "
+                         "(rerun with --debug for the traceback)", 1)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="What a convolutional network really costs: params, multiply-adds, memory access.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table (terminal), json, csv or md.")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"convcost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """convcost: parameters, multiply-adds and memory-access cost, layer by layer."""
+
+
+def write_text(text: str, out: Path | None) -> None:
+    """Print ``text``, or write it to ``out`` atomically (never a half-written file)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out = Path(out)
+    if out.exists() and out.is_dir():
+        raise ConvcostError(f"--out {out} is a directory; give a file path")
+    if not out.parent.exists():
+        raise ConvcostError(f"--out: folder {out.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
+    """Render ``table`` (a report Table) or ``payload`` (JSON-able) in ``fmt``."""
+    from convcost.report import tables
+
+    if fmt is Format.json:
+        write_text(json.dumps(payload, indent=2) + "\n", out)
+    elif fmt is Format.csv:
+        write_text(tables.to_csv(table), out)
+    elif fmt is Format.md:
+        write_text(tables.to_markdown(table), out)
+    elif out is not None:
+        from rich.console import Console
+
+        buf = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+        tables.print_rich(table, buf)
+        write_text(buf.export_text(), out)
+    else:
+        from rich.console import Console
+
+        tables.print_rich(table, Console())
+
+
+@app.command()
+def ratio(
+    cin: Annotated[int, typer.Option("--cin", help="Input channels M.")],
+    cout: Annotated[int, typer.Option("--cout", help="Output channels N.")],
+    kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size Dk.")] = 3,
+    size: Annotated[int, typer.Option("--size", help="Input feature map size F (F×F).")] = 14,
+    stride: Annotated[int, typer.Option(help="Stride.")] = 1,
+    groups: Annotated[int, typer.Option(help="Also show a grouped conv with g groups.")] = 1,
+    width_mult: Annotated[float, typer.Option("--width-mult", "--alpha",
+                                              help="Width multiplier α.")] = 1.0,
+    resolution_mult: Annotated[float, typer.Option("--resolution-mult", "--rho",
+                                                   help="Resolution multiplier ρ.")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Batch size N.")] = 1,
+    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Convs with bias.")] = False,
+    dtype: Annotated[str, typer.Option(help="Element type for memory access.")] = "float32",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """One layer: standard vs depthwise-separable conv, exact ratio and 1/N + 1/Dk²."""
+    from convcost.formulas import itemsize_of, separable_comparison
+    from convcost.report.ratio import ratio_table
+
+    cmp = separable_comparison(
+        cin, cout, kernel, size, stride, groups, width_mult, resolution_mult,
+        batch=batch, bias=bias, itemsize=itemsize_of(dtype),
+    )
+    payload = {"dtype": dtype, **cmp.as_dict()}
+    emit(ratio_table(cmp, dtype), payload, fmt, out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    typer.main.get_command(app).main(prog_name="convcost")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,137 @@
+"""Elementwise ops: activations, binary arithmetic with broadcasting, the SE gate, softmax.
+
+Every elementwise op reads each operand once and writes its output once (no fusion). Flops per
+output element follow :data:`ACTIVATION_FLOPS`; transcendental functions (exp, tanh, erf,
+sqrt) count as one flop each, like an add. The table is the single source for these rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from convcost.errors import InvalidArgumentError
+from convcost.formulas._core import (
+    OpCost,
+    broadcast_shapes,
+    check_itemsize,
+    check_shape,
+    make_cost,
+)
+
+#: flops per output element, with the rule that gives the number
+ACTIVATION_FLOPS: dict[str, tuple[int, str]] = {
+    "identity": (0, "no arithmetic"),
+    "relu": (1, "max(x, 0)"),
+    "relu6": (2, "min(max(x, 0), 6)"),
+    "leaky_relu": (2, "compare, multiply"),
+    "elu": (3, "compare, exp, multiply-subtract"),
+    "prelu": (2, "compare, multiply"),
+    "hardtanh": (2, "min, max"),
+    "hardsigmoid": (4, "relu6(x + 3) / 6: add, min, max, multiply"),
+    "hardswish": (5, "x · hardsigmoid(x): hardsigmoid + multiply"),
+    "sigmoid": (4, "1 / (1 + exp(-x)): negate, exp, add, divide"),
+    "silu": (5, "x · sigmoid(x): sigmoid + multiply"),
+    "tanh": (1, "tanh"),
+    "gelu": (5, "0.5·x·(1 + erf(x/√2)): scale, erf, add, multiply, multiply"),
+    "gelu_tanh": (9, "0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))): 9 ops"),
+    "mish": (5, "x · tanh(softplus(x)): exp, add, log, tanh, multiply"),
+    "softplus": (3, "log(1 + exp(x)): exp, add, log"),
+    "softmax": (5, "max-reduce, subtract, exp, sum, divide"),
+    "log_softmax": (5, "max-reduce, subtract, exp, sum, log-subtract"),
+    "dropout": (0, "identity at inference"),
+}
+
+
+def activation(
+    shape: Sequence[int], kind: str = "relu", *, inplace: bool = False, itemsize: int = 4
+) -> OpCost:
+    """Cost of an elementwise activation (or softmax along one dim) on a tensor of ``shape``.
+
+    ``inplace`` does not change the traffic: the input is read and the result written, to the
+    same buffer. ``identity`` and ``dropout`` (at inference) cost nothing and move nothing.
+
+    >>> activation((1, 32, 112, 112), "relu6").flops   # 2 per element
+    802816
+    """
+    if kind not in ACTIVATION_FLOPS:
+        raise InvalidArgumentError(
+            f"unknown activation {kind!r}; known: {', '.join(sorted(ACTIVATION_FLOPS))}"
+        )
+    shp = check_shape(shape, "input shape")
+    per_element = ACTIVATION_FLOPS[kind][0]
+    n = math.prod(shp)
+    if per_element == 0:
+        return make_cost(shp, read_elems=0, write_elems=0, itemsize=check_itemsize(itemsize))
+    return make_cost(
+        shp, extra_flops=per_element * n, read_elems=n, itemsize=check_itemsize(itemsize)
+    )
+
+
+def binary(
+    a_shape: Sequence[int], b_shape: Sequence[int] = (), *, itemsize: int = 4
+) -> OpCost:
+    """Cost of ``a (+ - * / max min pow ...) b`` with broadcasting: one flop per output element.
+
+    A scalar operand is shape ``()`` and reads one element. Each operand is read once (a
+    broadcast operand is not re-read per output).
+
+    >>> binary((1, 64, 56, 56), (1, 64, 56, 56)).flops   # residual add: 64·56·56
+    200704
+    """
+    a = tuple(check_shape(a_shape, "first operand shape"))
+    b = tuple(check_shape(b_shape, "second operand shape"))
+    out = broadcast_shapes(a, b)
+    n = math.prod(out)
+    return make_cost(
+        out,
+        extra_flops=n,
+        read_elems=math.prod(a) + math.prod(b),
+        itemsize=check_itemsize(itemsize),
+    )
+
+
+def gate(x_shape: Sequence[int], gate_shape: Sequence[int], *, itemsize: int = 4) -> OpCost:
+    """The Squeeze-and-Excitation gate multiply ``x · s`` with ``s`` of shape (N, C, 1, 1).
+
+    Same rule as :func:`binary`; the gate must broadcast to ``x`` without growing it.
+
+    >>> gate((1, 96, 14, 14), (1, 96, 1, 1)).mem_read_bytes   # (96·14·14 + 96) · 4
+    75648
+    """
+    x = check_shape(x_shape, "input shape")
+    g = check_shape(gate_shape, "gate shape")
+    if broadcast_shapes(x, g) != x:
+        raise InvalidArgumentError(
+            f"gate of shape {g} does not broadcast onto the input {x} without growing it; "
+            "an SE gate is (N, C, 1, 1)"
+        )
+    return binary(x, g, itemsize=itemsize)
+
+
+def reduction(
+    shape: Sequence[int], dims: Sequence[int] | None = None, *, mean: bool = False,
+    keepdim: bool = False, itemsize: int = 4,
+) -> OpCost:
+    """``sum`` / ``mean`` over ``dims`` (all when None): one add per input element folded,
+    plus one divide per output element for a mean.
+
+    >>> reduction((1, 1280, 7, 7), (2, 3), mean=True).flops   # 1280·48 adds + 1280 divides
+    62720
+    """
+    shp = check_shape(shape, "input shape")
+    rank = len(shp)
+    axes = set(range(rank)) if dims is None else {d % rank if rank else 0 for d in dims}
+    out = tuple(
+        (1 if i in axes else d) for i, d in enumerate(shp) if keepdim or i not in axes
+    )
+    n_in, n_out = math.prod(shp), math.prod(out)
+    return make_cost(
+        out,
+        extra_flops=(n_in - n_out) + (n_out if mean else 0),
+        read_elems=n_in,
+        itemsize=check_itemsize(itemsize),
+    )
+
+
+__all__ = ["ACTIVATION_FLOPS", "activation", "binary", "gate", "reduction"]

@@ -1,0 +1,194 @@
+"""Data movement: concat, split / chunk, channel shuffle, upsample / interpolate, pad.
+
+No multiply-adds; what matters is memory traffic (ShuffleNetV2's guideline 4: these ops are
+not free). Rules:
+
+* **concat** copies every input into a new tensor: reads all inputs, writes the output.
+* **split / chunk** return views in PyTorch: no traffic (``materialize=True`` for frameworks
+  that copy; then each piece is read and written once).
+* **channel shuffle** = reshape (view) + transpose (view) + ``contiguous()`` (a copy): reads and
+  writes the whole tensor once.
+* **upsample**: nearest copies (0 flops); linear modes take a weighted sum of the 2^d
+  neighbours (``2^(d+1) - 1`` flops per output: 3 linear, 7 bilinear, 15 trilinear) and
+  bicubic of 4^d = 16 (31 flops). Reads the input once, writes the output.
+* **pad** (reflect / replicate / circular / constant) copies into a larger tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from convcost.errors import InvalidArgumentError
+from convcost.formulas._core import (
+    OpCost,
+    Shape,
+    check_itemsize,
+    check_positive,
+    check_shape,
+    make_cost,
+)
+
+UPSAMPLE_FLOPS_PER_OUTPUT = {
+    "nearest": lambda d: 0,
+    "nearest-exact": lambda d: 0,
+    "linear": lambda d: 2 ** (d + 1) - 1,
+    "bilinear": lambda d: 2 ** (d + 1) - 1,
+    "trilinear": lambda d: 2 ** (d + 1) - 1,
+    "bicubic": lambda d: 2 * 4**d - 1,
+}
+
+
+def _dim(dim: int, rank: int) -> int:
+    if not -rank <= dim < rank:
+        raise InvalidArgumentError(f"dim {dim} is out of range for a {rank}-d tensor")
+    return dim % rank
+
+
+def concat(shapes: Sequence[Sequence[int]], dim: int = 1, *, itemsize: int = 4) -> OpCost:
+    """Cost of ``torch.cat(tensors, dim)``.
+
+    >>> concat([(1, 58, 28, 28), (1, 58, 28, 28)]).out_shape
+    (1, 116, 28, 28)
+    """
+    if not shapes:
+        raise InvalidArgumentError("concat needs at least one input shape")
+    parts = [check_shape(s, f"input {i} shape", min_rank=1) for i, s in enumerate(shapes)]
+    rank = len(parts[0])
+    axis = _dim(dim, rank)
+    for s in parts[1:]:
+        if len(s) != rank or any(a != b for i, (a, b) in enumerate(zip(s, parts[0])) if i != axis):
+            raise InvalidArgumentError(
+                f"concat inputs {parts} must match in every dim except dim {dim}"
+            )
+    out = list(parts[0])
+    out[axis] = sum(s[axis] for s in parts)
+    return make_cost(
+        out, read_elems=sum(math.prod(s) for s in parts), itemsize=check_itemsize(itemsize)
+    )
+
+
+def split(
+    in_shape: Sequence[int], sizes: int | Sequence[int], dim: int = 1,
+    *, materialize: bool = False, itemsize: int = 4,
+) -> list[OpCost]:
+    """Pieces of ``torch.split(x, sizes, dim)``: an int is a piece size (the last may be
+    smaller), a list gives each piece. Views: zero cost unless ``materialize``.
+
+    >>> [p.out_shape for p in split((1, 116, 28, 28), 58)]
+    [(1, 58, 28, 28), (1, 58, 28, 28)]
+    """
+    shape = check_shape(in_shape, "input shape", min_rank=1)
+    axis = _dim(dim, len(shape))
+    length = shape[axis]
+    if isinstance(sizes, int):
+        check_positive(sizes, "split size")
+        pieces = [min(sizes, length - i) for i in range(0, length, sizes)]
+    else:
+        pieces = [int(s) for s in sizes]
+        if sum(pieces) != length or any(p < 0 for p in pieces):
+            raise InvalidArgumentError(
+                f"split sizes {pieces} must be non-negative and add up to {length}"
+            )
+    return [_piece(shape, axis, p, materialize, itemsize) for p in pieces]
+
+
+def chunk(
+    in_shape: Sequence[int], chunks: int, dim: int = 1,
+    *, materialize: bool = False, itemsize: int = 4,
+) -> list[OpCost]:
+    """Pieces of ``torch.chunk(x, chunks, dim)`` (PyTorch's rule: ceil-sized pieces)."""
+    shape = check_shape(in_shape, "input shape", min_rank=1)
+    check_positive(chunks, "chunks")
+    axis = _dim(dim, len(shape))
+    return split(shape, -(-shape[axis] // chunks), axis, materialize=materialize,
+                 itemsize=itemsize)
+
+
+def _piece(shape: Shape, axis: int, size: int, materialize: bool, itemsize: int) -> OpCost:
+    out = (*shape[:axis], size, *shape[axis + 1:])
+    n = math.prod(out) if materialize else 0
+    return make_cost(out, read_elems=n, write_elems=n, itemsize=check_itemsize(itemsize))
+
+
+def channel_shuffle(in_shape: Sequence[int], groups: int, *, itemsize: int = 4) -> OpCost:
+    """Cost of ShuffleNet's channel shuffle on (N, C, ...): one full read and write.
+
+    >>> channel_shuffle((1, 116, 28, 28), 2).mem_bytes   # 2 · 116·28·28 · 4
+    727552
+    """
+    shape = check_shape(in_shape, "input shape", min_rank=2)
+    check_positive(groups, "groups")
+    if shape[1] % groups:
+        raise InvalidArgumentError(
+            f"channel shuffle groups={groups} must divide the {shape[1]} channels"
+        )
+    return make_cost(shape, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
+
+
+def copy(in_shape: Sequence[int], *, itemsize: int = 4) -> OpCost:
+    """A plain copy (``contiguous()`` of a non-contiguous tensor, ``clone``): read + write."""
+    shape = check_shape(in_shape, "input shape")
+    return make_cost(shape, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
+
+
+def upsample(
+    in_shape: Sequence[int],
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    *,
+    itemsize: int = 4,
+) -> OpCost:
+    """Cost of ``F.interpolate`` / ``nn.Upsample`` on (N, C, *spatial).
+
+    >>> upsample((1, 256, 14, 14), scale_factor=2, mode="bilinear").flops  # 7 per output
+    1404928
+    """
+    shape = check_shape(in_shape, "input shape", min_rank=3)
+    dims = len(shape) - 2
+    if mode not in UPSAMPLE_FLOPS_PER_OUTPUT:
+        raise InvalidArgumentError(
+            f"unknown interpolation mode {mode!r}; use one of "
+            f"{', '.join(UPSAMPLE_FLOPS_PER_OUTPUT)}"
+        )
+    if (size is None) == (scale_factor is None):
+        raise InvalidArgumentError("give exactly one of size and scale_factor")
+    if size is not None:
+        target = (size,) * dims if isinstance(size, int) else tuple(int(s) for s in size)
+    else:
+        assert scale_factor is not None
+        factors = (
+            (float(scale_factor),) * dims
+            if isinstance(scale_factor, (int, float))
+            else tuple(float(f) for f in scale_factor)
+        )
+        if len(factors) != dims:
+            raise InvalidArgumentError(f"scale_factor must have {dims} entries, got {factors}")
+        target = tuple(int(math.floor(s * f)) for s, f in zip(shape[2:], factors, strict=True))
+    if len(target) != dims or any(t <= 0 for t in target):
+        raise InvalidArgumentError(f"interpolation output size must be {dims} positive ints, "
+                                   f"got {target}")
+    out = (*shape[:2], *target)
+    return make_cost(
+        out,
+        extra_flops=math.prod(out) * UPSAMPLE_FLOPS_PER_OUTPUT[mode](dims),
+        read_elems=math.prod(shape),
+        itemsize=check_itemsize(itemsize),
+    )
+
+
+def pad(in_shape: Sequence[int], padding: Sequence[int], *, itemsize: int = 4) -> OpCost:
+    """Cost of ``F.pad(x, padding)``; ``padding`` as in PyTorch (last dim first, pairs)."""
+    shape = list(check_shape(in_shape, "input shape"))
+    pads = [int(p) for p in padding]
+    if len(pads) % 2 or len(pads) // 2 > len(shape):
+        raise InvalidArgumentError(f"padding {pads} must be pairs for at most {len(shape)} dims")
+    for i in range(len(pads) // 2):
+        shape[-1 - i] += pads[2 * i] + pads[2 * i + 1]
+    if any(d <= 0 for d in shape):
+        raise InvalidArgumentError(f"padding {pads} leaves a non-positive size {tuple(shape)}")
+    return make_cost(shape, read_elems=math.prod(in_shape), itemsize=check_itemsize(itemsize))
+
+
+__all__ = ["channel_shuffle", "chunk", "concat", "copy", "pad", "split", "upsample"]

@@ -1,0 +1,1 @@
+"""Presentation: numbers become text here and nowhere else (tables, Markdown, CSV, JSON)."""
