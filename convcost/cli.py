@@ -25,7 +25,7 @@ from convcost.errors import ConvcostError
 try:  # typer >= 0.2x vendors click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer uses the click package
-    from click.exceptions import ClickException  # type: ignore[import-not-found,no-redef]
+    from click.exceptions import ClickException  # type: ignore[no-redef]
 
 
 def _fail(message: str, code: int) -> int:

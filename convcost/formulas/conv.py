@@ -35,7 +35,7 @@ PaddingArg = int | Sequence[int] | str
 def _resolve_padding(
     padding: PaddingArg, dims: int, kernel: Shape, dilation: Shape, stride: Shape
 ) -> tuple[Shape, Shape]:
-    """(left, right) padding per spatial dim; ``"same"`` splits like PyTorch (extra on the right)."""
+    """(left, right) padding per spatial dim; ``"same"`` puts the odd one on the right."""
     if isinstance(padding, str):
         if padding == "valid":
             zero = (0,) * dims

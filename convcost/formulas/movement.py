@@ -57,7 +57,9 @@ def concat(shapes: Sequence[Sequence[int]], dim: int = 1, *, itemsize: int = 4) 
     rank = len(parts[0])
     axis = _dim(dim, rank)
     for s in parts[1:]:
-        if len(s) != rank or any(a != b for i, (a, b) in enumerate(zip(s, parts[0])) if i != axis):
+        if len(s) != rank or any(
+            a != b for i, (a, b) in enumerate(zip(s, parts[0], strict=True)) if i != axis
+        ):
             raise InvalidArgumentError(
                 f"concat inputs {parts} must match in every dim except dim {dim}"
             )
@@ -165,7 +167,7 @@ def upsample(
         )
         if len(factors) != dims:
             raise InvalidArgumentError(f"scale_factor must have {dims} entries, got {factors}")
-        target = tuple(int(math.floor(s * f)) for s, f in zip(shape[2:], factors, strict=True))
+        target = tuple(math.floor(s * f) for s, f in zip(shape[2:], factors, strict=True))
     if len(target) != dims or any(t <= 0 for t in target):
         raise InvalidArgumentError(f"interpolation output size must be {dims} positive ints, "
                                    f"got {target}")

@@ -95,7 +95,7 @@ def adaptive_bins(size: int, out: int) -> list[int]:
 
 def adaptive_pool(
     in_shape: Sequence[int],
-    output_size: int | None | Sequence[int | None],
+    output_size: int | Sequence[int | None] | None,
     kind: PoolKind = "avg",
     *,
     itemsize: int = 4,
