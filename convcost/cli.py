@@ -148,7 +148,9 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
     else:
         from rich.console import Console
 
-        tables.print_rich(table, Console())
+        # piped: no terminal width to respect, so never truncate a column
+        console = Console() if sys.stdout.isatty() else Console(width=240)
+        tables.print_rich(table, console)
 
 
 @app.command()
@@ -179,6 +181,77 @@ def ratio(
     )
     payload = {"dtype": dtype, **cmp.as_dict()}
     emit(ratio_table(cmp, dtype), payload, fmt, out)
+
+
+class By(str, Enum):
+    layer = "layer"
+    op = "op"
+    module = "module"
+
+
+InputOpt = Annotated[
+    list[str] | None,
+    typer.Option("--input", "-i", help="Input size: 224, 3x224x224 or HxW (repeat for "
+                 "several inputs). Default: the zoo model's own."),
+]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size N.")]
+DtypeOpt = Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
+DeviceOpt = Annotated[str, typer.Option(
+    help="meta (default: nothing computed) or cpu (runs the model for real).")]
+
+
+def resolve_model(spec: str, device: str) -> tuple[Any, str, tuple[int, ...] | None]:
+    """(model, display name, default input without batch) for a MODEL spec."""
+    from convcost.specs import is_user_code, load_user_model
+
+    if is_user_code(spec):
+        model, name = load_user_model(spec)
+        return model, name, None
+    from convcost.zoo import build, parse_spec
+
+    entry, _ = parse_spec(spec)
+    return build(spec, device="meta" if device == "meta" else "cpu"), spec, entry.default_input
+
+
+def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
+                 device: str) -> Any:
+    """Resolve MODEL and --input, then run :func:`convcost.analyze`."""
+    from convcost.api import analyze
+    from convcost.errors import InvalidArgumentError
+    from convcost.specs import parse_input
+
+    if batch <= 0:
+        raise InvalidArgumentError(f"--batch must be a positive integer, got {batch}")
+    model, name, default = resolve_model(spec, device)
+    if inputs:
+        sizes = [(batch, *parse_input(s)) for s in inputs]
+    elif default is not None:
+        sizes = [(batch, *default)]
+    else:
+        raise InvalidArgumentError(f"{spec} is user code: give its input size with --input "
+                                   "(e.g. --input 224 or --input 3x224x224)")
+    return analyze(model, sizes, dtype=dtype, device=device, name=name)
+
+
+@app.command()
+def layers(
+    model: Annotated[str, typer.Argument(help="Zoo name (mobilenet_v1:width_mult=0.5) or "
+                                         "path/to/file.py:Class or package.module:factory.")],
+    input: InputOpt = None,  # noqa: A002
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = "float32",
+    depth: Annotated[int, typer.Option(help="Module roll-up depth for --by module.")] = 2,
+    by: Annotated[By, typer.Option(help="One row per layer (op), per op type or per module.")]
+    = By.layer,
+    device: DeviceOpt = "meta",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Every layer's params, multiply-adds, FLOPs and memory access, from the formulas."""
+    from convcost.report.layers import layers_table
+
+    result = analyze_spec(model, input, batch, dtype, device)
+    emit(layers_table(result, by.value, depth), result.to_dict(), fmt, out)
 
 
 def main() -> None:

@@ -27,7 +27,14 @@ from convcost.formulas.conv import (
     is_spatially_separable_pair,
 )
 from convcost.formulas.design import LayerDesign, SeparableComparison, separable_comparison
-from convcost.formulas.elementwise import ACTIVATION_FLOPS, activation, binary, gate, reduction
+from convcost.formulas.elementwise import (
+    ACTIVATION_FLOPS,
+    activation,
+    binary,
+    gate,
+    reduction,
+    unary,
+)
 from convcost.formulas.linear import einsum, linear, matmul, matmul_shape
 from convcost.formulas.memory_access import (
     ChannelPair,
@@ -110,5 +117,6 @@ __all__ = [
     "scale_size",
     "separable_comparison",
     "split",
+    "unary",
     "upsample",
 ]

@@ -68,6 +68,19 @@ def activation(
     )
 
 
+def unary(shape: Sequence[int], flops_per_element: int = 1, *, itemsize: int = 4) -> OpCost:
+    """A unary math function (exp, log, sqrt, abs, neg, clamp, ...): ``flops_per_element``
+    per element (1 by the rule above), one read and one write of the tensor.
+
+    >>> unary((2, 8), 1).flops, unary((2, 8), 1).mem_bytes
+    (16, 128)
+    """
+    shp = check_shape(shape, "input shape")
+    n = math.prod(shp)
+    return make_cost(shp, extra_flops=flops_per_element * n, read_elems=n,
+                     itemsize=check_itemsize(itemsize))
+
+
 def binary(
     a_shape: Sequence[int], b_shape: Sequence[int] = (), *, itemsize: int = 4
 ) -> OpCost:
@@ -134,4 +147,4 @@ def reduction(
     )
 
 
-__all__ = ["ACTIVATION_FLOPS", "activation", "binary", "gate", "reduction"]
+__all__ = ["ACTIVATION_FLOPS", "activation", "binary", "gate", "reduction", "unary"]

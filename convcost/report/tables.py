@@ -81,9 +81,10 @@ def print_rich(table: Table, console: Console) -> None:
     rt = RichTable(title=table.title or None, box=box.SIMPLE_HEAVY, title_justify="left",
                    title_style="bold")
     keep = [i for i in range(len(table.columns)) if i not in table.terminal_hide]
+    name_col = next((i for i in keep if i not in table.right_align), 0)
     for i in keep:
         rt.add_column(table.columns[i], justify="right" if i in table.right_align else "left",
-                      no_wrap=i > 0, min_width=14 if i == 0 else None)
+                      no_wrap=i != name_col, min_width=14 if i == name_col else None)
     for r, row in enumerate(table.rows):
         cells = [str(row[i]) for i in keep]
         if r in table.indent_rows:

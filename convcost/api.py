@@ -1,0 +1,122 @@
+"""``convcost.analyze``: any PyTorch model and an input spec to its per-op costs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+
+from convcost.capture import record
+from convcost.engine import evaluate
+from convcost.errors import InvalidArgumentError
+from convcost.report.analysis import Analysis
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+           "float64": torch.float64}
+
+
+def _dtype(dtype: torch.dtype | str) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    from convcost.formulas import itemsize_of
+
+    itemsize_of(dtype)  # validates the name with a helpful message
+    name = str(dtype).removeprefix("torch.").lower()
+    name = {"fp32": "float32", "fp16": "float16", "half": "float16", "float": "float32",
+            "bf16": "bfloat16", "double": "float64", "fp64": "float64"}.get(name, name)
+    if name not in _DTYPES:
+        raise InvalidArgumentError(f"dtype {dtype!r} is not a floating type; use one of "
+                                   f"{', '.join(_DTYPES)}")
+    return _DTYPES[name]
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, (tuple, list, torch.Size)) and len(value) > 0 and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in value)
+
+
+def _make_inputs(input_size: Any, inputs: Any, device: str,
+                 dtype: torch.dtype) -> tuple[Any, ...]:
+    if inputs is not None:
+        args = inputs if isinstance(inputs, tuple) else (inputs,)
+
+        def convert(t: Any) -> Any:
+            if not isinstance(t, torch.Tensor):
+                return t
+            want = dtype if t.is_floating_point() else t.dtype
+            if device == "meta":
+                return torch.empty(t.shape, dtype=want, device="meta")
+            return t.to(device=device, dtype=want)
+
+        return tuple(pytree.tree_map(convert, a) for a in args)
+    if input_size is None:
+        raise InvalidArgumentError("give input_size=(N, C, H, W) or example inputs=")
+    sizes = [input_size] if _is_size(input_size) else list(input_size)
+    if not sizes or not all(_is_size(s) for s in sizes):
+        raise InvalidArgumentError(
+            f"input_size must be a shape like (1, 3, 224, 224) or a list of shapes, "
+            f"got {input_size!r}")
+    for s in sizes:
+        if any(d <= 0 for d in s):
+            raise InvalidArgumentError(f"input sizes must be positive, got {tuple(s)}")
+    if device == "meta":
+        return tuple(torch.empty(tuple(s), dtype=dtype, device="meta") for s in sizes)
+    gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
+    return tuple(torch.randn(tuple(s), generator=gen, dtype=dtype).to(device) for s in sizes)
+
+
+def analyze(
+    model: nn.Module | str,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    *,
+    inputs: Any = None,
+    kwargs: dict[str, Any] | None = None,
+    dtype: torch.dtype | str = torch.float32,
+    device: str = "meta",
+    name: str | None = None,
+) -> Analysis:
+    """Per-op cost of ``model`` on one forward pass.
+
+    ``model``: an ``nn.Module``, or a zoo spec such as ``"mobilenet_v1:width_mult=0.5"``.
+    ``input_size``: one shape ``(N, C, H, W)`` or a list of shapes (one per positional input);
+    defaults to the zoo model's input at batch 1. ``inputs``: example tensors instead (a tensor
+    or a tuple of positional inputs, which may be dicts/lists of tensors); ``kwargs``: keyword
+    inputs. ``device="meta"`` (default) computes nothing and copies no weights; use
+    ``device="cpu"`` for a model whose control flow needs real values.
+
+    The model is left exactly as it was: parameters, buffers, hooks, ``training`` flags.
+    """
+    if device not in ("meta", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise InvalidArgumentError(f"device must be 'meta', 'cpu' or 'cuda', got {device!r}")
+    torch_dtype = _dtype(dtype)
+    if isinstance(model, str):
+        from convcost.zoo import build, parse_spec
+
+        entry, _ = parse_spec(model)
+        if input_size is None and inputs is None:
+            input_size = (1, *entry.default_input)
+        name = name or model
+        model = build(model, device="meta" if device == "meta" else "cpu")
+    if not isinstance(model, nn.Module):
+        raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
+    args = _make_inputs(input_size, inputs, device, torch_dtype)
+    kw = {k: _make_inputs(None, v, device, torch_dtype)[0] if isinstance(v, torch.Tensor) else v
+          for k, v in (kwargs or {}).items()}
+    rec = record(model, args, kw, device=device, dtype=torch_dtype)
+    evaluation = evaluate(rec.nodes, rec.params, rec.modules)
+    in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
+                      if isinstance(t, torch.Tensor))
+    return Analysis(
+        model=name or type(model).__name__,
+        inputs=in_shapes,
+        dtype=str(torch_dtype).removeprefix("torch."),
+        device=device,
+        evaluation=evaluation,
+        outputs=tuple(rec.outputs),
+    )
+
+
+__all__ = ["analyze"]

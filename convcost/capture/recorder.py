@@ -1,0 +1,247 @@
+"""Record every aten op a model runs, with the module scope it ran in.
+
+A ``TorchDispatchMode`` sees each op after autograd and after composite ops are decomposed, so
+``F.conv2d``, ``x + y``, ``torch.cat``, the copy inside a channel shuffle and in-place ops are
+all seen, not only modules. Forward pre/post hooks on every submodule keep the scope stack.
+
+By default the model runs on the meta device: parameters and buffers are swapped for meta
+tensors with ``torch.func.functional_call`` (no copy of the weights, nothing computed), so a
+4096² input or a batch of 256 costs the same to analyse as 224². Everything the recorder
+changes is put back in ``finally``: hooks removed, ``training`` flags restored, the original
+parameters and buffers back in place, also when the forward pass raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from convcost.engine import REGISTRY
+from convcost.errors import CaptureError
+from convcost.graph import Node, TensorInfo
+
+
+@dataclass
+class Recording:
+    """What one forward pass ran."""
+
+    nodes: list[Node]
+    params: dict[str, int]  # unique parameter name -> numel
+    modules: dict[str, str]  # scope -> class name, in first-call order
+    outputs: list[tuple[int, ...]] = field(default_factory=list)
+
+
+@dataclass
+class _Frame:
+    name: str
+    cls: str
+    call: int
+    in_shapes: list[tuple[int, ...]]
+    desc: str = ""  # Conv2d(3, 8, kernel_size=(3, 3), ...) for leaf modules
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self, param_ids: dict[int, tuple[str, int]]) -> None:
+        super().__init__()
+        self.param_ids = param_ids
+        self.nodes: list[Node] = []
+        self.stack: list[_Frame] = []
+        self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
+        self.failed: tuple[str, list[tuple[int, ...]]] | None = None
+
+    def _info(self, t: torch.Tensor) -> TensorInfo:
+        owner = self.param_ids.get(id(t))
+        if owner is None:
+            return TensorInfo(tuple(t.shape), t.element_size())
+        return TensorInfo(tuple(t.shape), t.element_size(), owner[0], owner[1])
+
+    def _convert(self, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return self._info(value)
+        if isinstance(value, list):
+            return [self._convert(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._convert(v) for v in value)
+        if isinstance(value, (torch.dtype, torch.device, torch.memory_format, torch.layout)):
+            return str(value)
+        if isinstance(value, (int, float, bool, str)) or value is None:
+            return value
+        return repr(value)
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
+                           kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        try:
+            out = func(*args, **kwargs)
+        except Exception:
+            if self.failed is None:
+                shapes = [tuple(a.shape) for a in pytree.tree_leaves((args, kwargs))
+                          if isinstance(a, torch.Tensor)]
+                self.failed = (str(func.overloadpacket), shapes)
+            raise
+        op = str(func.overloadpacket)
+        outs = [o for o in pytree.tree_leaves(out) if isinstance(o, torch.Tensor)]
+        first = args[0] if args else None
+        if (isinstance(first, torch.Tensor) and id(first) in self.param_ids
+                and isinstance(REGISTRY.lookup(op), str)):
+            for o in outs:  # a view of a parameter is that parameter (nn.Linear's weight.t())
+                self.param_ids[id(o)] = self.param_ids[id(first)]
+                self.keep.append(o)
+        frame = self.stack[-1] if self.stack else _Frame("", "", 1, [])
+        self.nodes.append(Node(
+            index=len(self.nodes),
+            op=op,
+            scope=frame.name,
+            module=frame.cls,
+            call=frame.call,
+            args=tuple(self._convert(a) for a in args),
+            kwargs={k: self._convert(v) for k, v in kwargs.items()},
+            outputs=tuple(self._info(o) for o in outs),
+        ))
+        return out
+
+
+def _shapes(values: Any) -> list[tuple[int, ...]]:
+    return [tuple(t.shape) for t in pytree.tree_leaves(values) if isinstance(t, torch.Tensor)]
+
+
+@contextmanager
+def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> Iterator[None]:
+    calls: dict[str, int] = {}
+    handles = []
+
+    def pre(name: str, cls: str) -> Any:
+        def hook(m: nn.Module, args: Any, kwargs: Any) -> None:
+            calls[name] = calls.get(name, 0) + 1
+            modules.setdefault(name, cls)
+            leaf = next(iter(m.children()), None) is None
+            desc = f"{cls}({m.extra_repr()})" if leaf and m.extra_repr() else cls
+            rec.stack.append(_Frame(name, cls, calls[name], _shapes((args, kwargs)), desc))
+        return hook
+
+    def post(name: str) -> Any:
+        def hook(_m: nn.Module, _args: Any, _kwargs: Any, _out: Any) -> None:
+            if rec.stack and rec.stack[-1].name == name:
+                rec.stack.pop()
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            cls = type(module).__name__
+            handles.append(module.register_forward_pre_hook(pre(name, cls), with_kwargs=True))
+            handles.append(module.register_forward_hook(post(name), with_kwargs=True))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    saved = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        yield
+    finally:
+        for m, flag in saved:
+            m.training = flag
+
+
+def _stand_in(t: torch.Tensor, device: str, dtype: torch.dtype) -> torch.Tensor:
+    want = dtype if t.is_floating_point() else t.dtype
+    if device == "meta":
+        return torch.empty(t.shape, dtype=want, device="meta")
+    return torch.zeros(t.shape, dtype=want, device=device)
+
+
+def _needs_swap(model: nn.Module, device: str, dtype: torch.dtype) -> bool:
+    for t in (*model.parameters(), *model.buffers()):
+        if t.device.type != torch.device(device).type:
+            return True
+        if t.is_floating_point() and t.dtype != dtype:
+            return True
+    return False
+
+
+def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+           device: str = "meta", dtype: torch.dtype = torch.float32) -> Recording:
+    """Run ``model(*args, **kwargs)`` once under the recorder and return what ran.
+
+    ``args``/``kwargs`` must already be on ``device``. The model is left exactly as it was.
+    """
+    unique = dict(model.named_parameters())  # remove_duplicate=True: tied weights once
+    params = {name: p.numel() for name, p in unique.items()}
+    name_of = {id(p): name for name, p in unique.items()}
+    param_ids: dict[int, tuple[str, int]] = {}
+    swap: dict[str, torch.Tensor] | None = None
+    if _needs_swap(model, device, dtype):
+        swap = {}
+        made: dict[int, torch.Tensor] = {}
+        named = [*model.named_parameters(remove_duplicate=False),
+                 *model.named_buffers(remove_duplicate=False)]
+        for name, t in named:
+            if id(t) not in made:
+                made[id(t)] = _stand_in(t, device, dtype)
+                if id(t) in name_of:
+                    param_ids[id(made[id(t)])] = (name_of[id(t)], t.numel())
+            swap[name] = made[id(t)]
+    else:
+        param_ids = {id(p): (name, p.numel()) for name, p in unique.items()}
+    rec = _Recorder(param_ids)
+    modules: dict[str, str] = {}
+    with ExitStack() as stack:
+        stack.enter_context(_eval_mode(model))
+        stack.enter_context(_scope_hooks(model, rec, modules))
+        stack.enter_context(torch.no_grad())
+        try:
+            with rec:
+                if swap is None:
+                    out = model(*args, **kwargs)
+                else:
+                    out = torch.func.functional_call(model, swap, args, kwargs, strict=False)
+        except Exception as exc:
+            raise _explain(exc, rec, model, device) from exc
+    return Recording(rec.nodes, params, modules, _shapes(out))
+
+
+_TOO_SMALL = re.compile(
+    r"too small|greater than actual input size|non-positive|must be greater than 0|"
+    r"Kernel size can't be greater", re.I)
+
+
+def _explain(exc: Exception, rec: _Recorder, model: nn.Module, device: str) -> CaptureError:
+    """One line that says where the forward pass failed and what to do."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, TypeError) and not rec.nodes and "forward()" in msg:
+        return CaptureError(
+            f"{type(model).__name__}.forward() needs arguments that were not given ({msg}); "
+            "pass every input (analyze(..., inputs=(...), kwargs={...}))"
+        )
+    frame = rec.stack[-1] if rec.stack else None
+    where = f"layer '{frame.name or '(root)'}' {frame.desc}" if frame else "the model"
+    shapes = ", ".join("×".join(map(str, s)) for s in frame.in_shapes) if frame else ""
+    got = f" {shapes}" if shapes else ""
+    if device == "meta" and (
+        "meta" in msg.lower() or isinstance(exc, NotImplementedError) or "data-dependent" in msg
+    ):
+        return CaptureError(
+            f"{where} cannot run on the meta device ({msg}); its control flow needs real "
+            "values: analyse with device='cpu' (CLI: --device cpu)"
+        )
+    if _TOO_SMALL.search(msg):
+        return CaptureError(
+            f"the input is too small for the network: the spatial size reached zero at {where}"
+            f" (its input{got}; {msg})"
+        )
+    return CaptureError(f"{where} rejected its input{got}: {msg}")
+
+
+__all__ = ["Recording", "record"]

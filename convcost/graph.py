@@ -1,0 +1,82 @@
+"""The op graph: an immutable list of op nodes, as recorded from a model (no torch here).
+
+A :class:`Node` holds one executed op: its key (``"aten.convolution"``), the module scope it ran
+in, its arguments with every tensor replaced by a :class:`TensorInfo` (shape, bytes per element,
+and the parameter it is, if any), and its output shapes. Counters in :mod:`convcost.engine`
+turn nodes into costs using :mod:`convcost.formulas` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TensorInfo:
+    """What the engine needs of a tensor: shape, element size, and parameter identity.
+
+    ``param`` is the qualified name of the model parameter this tensor is (or a view of), and
+    ``param_numel`` that parameter's size; both are empty for activations and buffers.
+    """
+
+    shape: Shape
+    itemsize: int = 4
+    param: str | None = None
+    param_numel: int = 0
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One executed op."""
+
+    index: int
+    op: str  # overload packet, e.g. "aten.convolution", "aten.add_"
+    scope: str  # module path, "" for the root module
+    module: str  # class name of the innermost module
+    call: int  # 1 for the first call of that module, 2 for the second, ...
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    outputs: tuple[TensorInfo, ...] = ()
+
+    def tensors(self) -> Iterator[TensorInfo]:
+        """Every tensor among the arguments, nested lists included, in order."""
+        yield from _tensors(self.args)
+        yield from _tensors(tuple(self.kwargs.values()))
+
+    def arg(self, i: int, name: str, default: Any = None) -> Any:
+        """Positional argument ``i`` or keyword ``name``."""
+        if i < len(self.args):
+            return self.args[i]
+        return self.kwargs.get(name, default)
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.outputs[0].shape if self.outputs else ()
+
+    @property
+    def itemsize(self) -> int:
+        for t in (*self.outputs, *self.tensors()):
+            return t.itemsize
+        return 4
+
+
+def _tensors(items: tuple[Any, ...]) -> Iterator[TensorInfo]:
+    for a in items:
+        if isinstance(a, TensorInfo):
+            yield a
+        elif isinstance(a, (list, tuple)):
+            yield from _tensors(tuple(a))
+
+
+__all__ = ["Node", "Shape", "TensorInfo"]

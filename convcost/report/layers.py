@@ -1,0 +1,147 @@
+"""Per-layer, per-op and per-module tables of an :class:`~convcost.report.analysis.Analysis`."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from convcost.formulas import COST_FIELDS
+from convcost.report.tables import Table
+from convcost.report.units import megabytes, si
+
+if TYPE_CHECKING:
+    from convcost.report.analysis import Analysis
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))
+
+
+_KIND_TAG = {"depthwise": "dw", "pointwise": "pw", "grouped": "grouped", "standard": "",
+             "transposed": ""}
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "—"
+
+
+def header(a: Analysis) -> str:
+    t = a.totals
+    inputs = ", ".join(_shape(s) for s in a.inputs)
+    return (f"{a.model} — input {inputs} ({a.dtype}): {si(t.params)} params, "
+            f"{si(t.madds)} mult-adds, {si(t.flops)} FLOPs, {megabytes(t.mem_bytes)} memory")
+
+
+def _notes(a: Analysis) -> list[str]:
+    notes = []
+    if a.unsupported:
+        where = a.evaluation.unsupported_scopes
+        listed = "; ".join(f"{op} ×{n} (in {', '.join(s or '(root)' for s in where[op][:3])})"
+                           for op, n in a.unsupported.items())
+        notes.append(f"not counted (unsupported ops): {listed}")
+    return notes
+
+
+def layers_table(a: Analysis, by: str = "layer", depth: int | None = 1) -> Table:
+    """The table for ``convcost layers --by layer|op|module``."""
+    if by == "layer":
+        return _by_layer(a)
+    if by == "op":
+        return _by_op(a)
+    if by == "module":
+        return _by_module(a, depth)
+    raise ValueError(f"by must be 'layer', 'op' or 'module', got {by!r}")
+
+
+def _by_layer(a: Analysis) -> Table:
+    total = a.totals
+    table = Table(
+        title=header(a),
+        columns=("#", "layer", "module", "op", "input", "output", "params", "mult-adds",
+                 "FLOPs", "memory", "% mult-adds"),
+        raw_columns=("index", "name", "module", "op", "conv_kind", "in_shapes", "out_shape",
+                     *COST_FIELDS),
+        right_align=frozenset({0, 6, 7, 8, 9, 10}),
+        terminal_hide=frozenset({2, 4}),
+    )
+    for r in a.rows:
+        c = r.cost
+        op = f"{r.op} {_KIND_TAG.get(r.conv_kind, '')}".rstrip() if r.conv_kind else r.op
+        name = r.name or "(root)"
+        if r.call > 1:
+            name += f" [call {r.call}]"
+        table.add(
+            [str(r.index), name, r.module, op, " ".join(_shape(s) for s in r.in_shapes),
+             _shape(r.out_shape), si(c.params), si(c.madds), si(c.flops),
+             megabytes(c.mem_bytes), _pct(c.madds, total.madds)],
+            [r.index, r.name, r.module, r.op, r.conv_kind or "",
+             " ".join(_shape(s) for s in r.in_shapes), _shape(r.out_shape),
+             *c.as_dict().values()],
+        )
+    table.add(["", "total", "", "", "", "", si(total.params), si(total.madds), si(total.flops),
+               megabytes(total.mem_bytes), "100.0%"])
+    table.notes.extend(_notes(a))
+    return table
+
+
+def _by_op(a: Analysis) -> Table:
+    total = a.totals
+    counts = Counter(r.op for r in a.rows)
+    table = Table(
+        title=header(a),
+        columns=("op", "count", "params", "mult-adds", "FLOPs", "memory", "% mult-adds",
+                 "% memory"),
+        raw_columns=("op", "count", *COST_FIELDS),
+        right_align=frozenset(range(1, 8)),
+    )
+    for op, c in sorted(a.by_op().items(), key=lambda kv: -kv[1].madds):
+        table.add([op, str(counts[op]), si(c.params), si(c.madds), si(c.flops),
+                   megabytes(c.mem_bytes), _pct(c.madds, total.madds),
+                   _pct(c.mem_bytes, total.mem_bytes)],
+                  [op, counts[op], *c.as_dict().values()])
+    table.notes.extend(_notes(a))
+    return table
+
+
+def _by_module(a: Analysis, depth: int | None) -> Table:
+    total = a.totals
+    table = Table(
+        title=header(a),
+        columns=("module", "class", "ops", "params", "mult-adds", "FLOPs", "memory",
+                 "% mult-adds"),
+        raw_columns=("name", "module", "depth", "ops", *COST_FIELDS),
+        right_align=frozenset(range(2, 8)),
+    )
+    for m in a.by_module(depth):
+        c = m.cost
+        label = "  " * m.depth + (m.name.rpartition(".")[2] if m.name else a.model)
+        table.add([label, m.module, str(m.ops), si(c.params), si(c.madds), si(c.flops),
+                   megabytes(c.mem_bytes), _pct(c.madds, total.madds)],
+                  [m.name, m.module, m.depth, m.ops, *c.as_dict().values()])
+    table.notes.extend(_notes(a))
+    return table
+
+
+def layers_html(a: Analysis, max_rows: int = 400) -> str:
+    """A compact HTML view for Jupyter: header, per-op summary, per-layer table."""
+    def tbl(t: Table, limit: int) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
+        body = []
+        for row in t.rows[:limit]:
+            cells = "".join(
+                f"<td style='text-align:{'right' if i in t.right_align else 'left'}'>"
+                f"{html.escape(str(v))}</td>" for i, v in enumerate(row))
+            body.append(f"<tr>{cells}</tr>")
+        more = (f"<p>… {len(t.rows) - limit} more rows (use .to_frame())</p>"
+                if len(t.rows) > limit else "")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in _notes(a))
+    return (f"<div><p><b>{html.escape(header(a))}</b></p>{notes}"
+            f"<details><summary>by op</summary>{tbl(_by_op(a), 100)}</details>"
+            f"<details open><summary>by layer</summary>{tbl(_by_layer(a), max_rows)}</details>"
+            "</div>")
+
+
+__all__ = ["header", "layers_html", "layers_table"]
