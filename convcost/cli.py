@@ -237,7 +237,7 @@ def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
 def layers(
     model: Annotated[str, typer.Argument(help="Zoo name (mobilenet_v1:width_mult=0.5) or "
                                          "path/to/file.py:Class or package.module:factory.")],
-    input: InputOpt = None,  # noqa: A002
+    input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
     depth: Annotated[int, typer.Option(help="Module roll-up depth for --by module.")] = 2,

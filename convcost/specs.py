@@ -84,7 +84,9 @@ def parse_input(spec: str, default_channels: int = 3) -> tuple[int, ...]:
     try:
         dims = tuple(int(p) for p in text.split("x"))
     except ValueError:
-        raise ModelSpecError(f"input spec {spec!r} must be like 224, 3x224x224 or 128x256") from None
+        raise ModelSpecError(
+            f"input spec {spec!r} must be like 224, 3x224x224 or 128x256"
+        ) from None
     if any(d <= 0 for d in dims):
         raise ModelSpecError(f"input spec {spec!r} must have positive sizes")
     if len(dims) == 1:

@@ -10,7 +10,7 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 import convcost
@@ -347,7 +347,7 @@ def test_meta_failure_points_to_cpu() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(InvalidArgumentError, match="nn.Module"):
+    with pytest.raises(InvalidArgumentError, match=r"nn\.Module"):
         convcost.analyze(42, (1, 3))  # type: ignore[arg-type]
     with pytest.raises(ConvcostError):
         convcost.analyze(nn.ReLU(), (1, 0, 3))

@@ -173,17 +173,17 @@ def by_module(rows: Sequence[Row], depth: int | None = 1,
     the sum of its children plus the ops it runs itself; the root equals the total.
     """
     mods = modules or {}
-    acc: dict[str, list[object]] = {}
+    costs: dict[str, Cost] = {}
+    counts: dict[str, int] = {}
     for r in rows:
         for name in _ancestors(r.name, depth):
-            entry = acc.setdefault(name, [Cost(), 0])
-            entry[0] = entry[0] + r.cost  # type: ignore[operator]
-            entry[1] = entry[1] + 1  # type: ignore[operator]
+            costs[name] = costs.get(name, Cost()) + r.cost
+            counts[name] = counts.get(name, 0) + 1
     order = {name: i for i, name in enumerate(mods)}
-    names = sorted(acc, key=lambda n: (order.get(n, len(order)), n))
+    names = sorted(costs, key=lambda n: (order.get(n, len(order)), n))
     return [
-        ModuleCost(name, mods.get(name, ""), 0 if not name else name.count(".") + 1,
-                   acc[name][0], acc[name][1])  # type: ignore[arg-type]
+        ModuleCost(name, mods.get(name, ""), name.count(".") + 1 if name else 0, costs[name],
+                   counts[name])
         for name in names
     ]
 

@@ -39,15 +39,15 @@ def _pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -
             f"pool padding {p} must be at most half the kernel size {k} (as in PyTorch)"
         )
     span = d * (k - 1) + 1
-    if span > size + 2 * p:
-        raise InvalidArgumentError(
-            f"pool window {span} is larger than the padded input {size + 2 * p}; "
-            "use a smaller kernel or a larger input"
-        )
     num = size + 2 * p - span
     out = (-(-num // s) if ceil_mode else num // s) + 1
     if ceil_mode and (out - 1) * s >= size + p:  # last window must start inside the input
         out -= 1
+    if out <= 0:
+        raise InvalidArgumentError(
+            f"pool window {span} is larger than the padded input {size + 2 * p}; "
+            "use a smaller kernel or a larger input"
+        )
     return out
 
 
