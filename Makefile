@@ -22,12 +22,12 @@ run: $(STAMP)
 	$(BIN)/convcost ratio --cin 512 --cout 512 --kernel 3 --size 14
 
 test: $(STAMP)
-	$(BIN)/ruff check convcost tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check convcost tests benchmarks
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
