@@ -170,7 +170,8 @@ def _gelu(node: Node) -> Counted:
     return Counted("gelu", f.activation(node.args[0].shape, kind, itemsize=node.itemsize))
 
 
-@register("aten._softmax", "aten._log_softmax", "aten.softmax", "aten.log_softmax")
+@register("aten._softmax", "aten._log_softmax", "aten.softmax", "aten.log_softmax",
+          "aten._safe_softmax")
 def _softmax(node: Node) -> Counted:
     kind = "log_softmax" if "log" in node.op else "softmax"
     return Counted(kind, f.activation(node.args[0].shape, kind, itemsize=node.itemsize))

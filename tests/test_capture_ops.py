@@ -1,0 +1,99 @@
+"""Every op family the counters know, seen through the capture, agrees with its formula."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import convcost
+from convcost import formulas as f
+from convcost.engine import REGISTRY, DuplicateRegistrationError, Registry
+
+
+class Zoo(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
+        self.gn = nn.GroupNorm(2, 4)
+        self.ln = nn.LayerNorm(16)
+        self.attn_q = nn.Linear(16, 16)
+        self.conv3d = nn.Conv3d(2, 4, 3, padding=1, bias=False)
+        self.conv1d = nn.Conv1d(4, 4, 5, padding="same", groups=4, bias=False)
+        self.reflect = nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect", bias=False)
+        self.prelu = nn.PReLU()
+
+    def forward(self, x: torch.Tensor, seq: torch.Tensor, vol: torch.Tensor) -> tuple:
+        y = self.gn(self.up(x))  # 2×4×16×16
+        y = self.reflect(F.silu(y))
+        y = F.interpolate(y, scale_factor=2, mode="nearest")  # 2×4×32×32
+        y = F.avg_pool2d(F.pad(y, (1, 1, 1, 1)), 2)  # 2×4×17×17
+        s = self.ln(seq)  # 2×10×16
+        q = self.attn_q(s).view(2, 10, 2, 8).transpose(1, 2)  # 2×2×10×8
+        a = F.scaled_dot_product_attention(q, q, q)
+        e = torch.einsum("bhid,bhjd->bhij", q, q).softmax(-1)
+        v = self.conv3d(vol)
+        c = self.conv1d(torch.gelu(seq.transpose(1, 2)[:, :4]) if hasattr(torch, "gelu")
+                        else F.gelu(seq.transpose(1, 2)[:, :4]))
+        return y, a, e, v, self.prelu(c), torch.stack([y, y]).amax(0)
+
+
+def test_all_families_counted_by_their_formulas() -> None:
+    x = torch.empty(2, 8, 8, 8)
+    seq = torch.empty(2, 10, 16)
+    vol = torch.empty(1, 2, 4, 6, 6)
+    a = convcost.analyze(Zoo(), inputs=(x, seq, vol))
+    assert a.unsupported == {}, a.unsupported
+    by = {}
+    for r in a.rows:
+        by.setdefault(r.op, []).append(r)
+    t = by["conv_transpose2d"][0]
+    assert t.cost.madds == f.conv_transpose((2, 8, 8, 8), 4, 4, 2, 1).madds
+    assert t.conv_kind == "transposed" and t.out_shape == (2, 4, 16, 16)
+    assert by["group_norm"][0].cost.flops == f.group_norm((2, 4, 16, 16), 2).flops
+    assert by["layer_norm"][0].cost.flops == f.layer_norm((2, 10, 16), 16).flops
+    # padding_mode="reflect" materialises a padded copy before its conv, then the explicit F.pad
+    assert [r.out_shape for r in by["pad"]] == [(2, 4, 18, 18), (2, 4, 34, 34)]
+    assert by["interpolate"][0].out_shape == (2, 4, 32, 32)
+    assert by["avg_pool2d"][0].out_shape == (2, 4, 17, 17)
+    # SDPA runs fused (one "attention" row) or, as here for a transposed query on meta, as
+    # PyTorch's math path (scale, bmm, softmax, bmm); either way its multiply-adds are
+    # QKᵀ + PV = 2·(2·2·10·10·8), and the einsum adds one more bmm of 2·2·10·10·8
+    sdpa = f.attention((2, 2, 10, 8), (2, 2, 10, 8), (2, 2, 10, 8)).madds
+    einsum = f.einsum("bhid,bhjd->bhij", (2, 2, 10, 8), (2, 2, 10, 8)).madds
+    contraction = sum(r.cost.madds for r in a.rows if r.op in ("attention", "matmul"))
+    assert contraction == sdpa + einsum == 3 * 2 * 2 * 10 * 10 * 8
+    assert by["softmax"][-1].cost.flops == 5 * 2 * 2 * 10 * 10
+    assert by["conv3d"][0].cost.madds == f.conv((1, 2, 4, 6, 6), 4, 3, padding=1).madds
+    dw1d = by["conv1d"][0]
+    assert dw1d.conv_kind == "depthwise" and dw1d.out_shape == (2, 4, 10)
+    assert by["silu"][0].cost.flops == 5 * 2 * 4 * 16 * 16
+    assert by["gelu"][0].cost.flops == 5 * 2 * 4 * 10
+    assert "prelu" in by
+    assert by["cat"][0].out_shape == (2, 2, 4, 17, 17)  # stack = unsqueeze + cat
+    assert by["amax"][0].out_shape == (2, 4, 17, 17)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_real_run_agrees_with_meta_for_every_family(dtype: str) -> None:
+    x, seq, vol = torch.randn(2, 8, 8, 8), torch.randn(2, 10, 16), torch.randn(1, 2, 4, 6, 6)
+    meta = convcost.analyze(Zoo(), inputs=(x, seq, vol), dtype=dtype)
+    cpu = convcost.analyze(Zoo(), inputs=(x, seq, vol), dtype=dtype, device="cpu")
+    # the attention kernel may differ between devices (fused or math path); the counts may not
+    assert meta.totals.madds == cpu.totals.madds
+    assert meta.totals.params == cpu.totals.params
+    convs = [r for r in meta.rows if r.conv_kind]
+    assert [(r.op, r.cost) for r in convs] == [(r.op, r.cost) for r in cpu.rows if r.conv_kind]
+
+
+def test_registry_rejects_duplicates_and_lists_free_ops() -> None:
+    reg = Registry()
+    reg.register_free("view", "aten.view")
+    with pytest.raises(DuplicateRegistrationError):
+        reg.register_free("again", "aten.view")
+    with pytest.raises(DuplicateRegistrationError):
+        reg.register("aten.view")(lambda node: None)  # type: ignore[arg-type,return-value]
+    assert "aten.view" in REGISTRY.free_ops and "aten.convolution" in REGISTRY.counted_ops
+    assert REGISTRY.lookup("aten.add_") is REGISTRY.lookup("aten.add")  # in-place falls back
+    assert REGISTRY.lookup("aten.no_such_op") is None
