@@ -13,6 +13,7 @@ from typing import Any
 from convcost import formulas as f
 from convcost.engine.registry import REGISTRY, Counted
 from convcost.formulas import OpCost
+from convcost.formulas.pool import PoolKind
 from convcost.graph import Node, TensorInfo
 
 register = REGISTRY.register
@@ -247,26 +248,17 @@ def _reduce(node: Node) -> Counted:
 
 @register("aten.max_pool1d_with_indices", "aten.max_pool2d_with_indices",
           "aten.max_pool3d_with_indices", "aten.max_pool1d", "aten.max_pool2d",
-          "aten.max_pool3d")
-def _max_pool(node: Node) -> Counted:
-    x = node.args[0]
-    dims = len(x.shape) - 2
-    kernel = node.args[1]
+          "aten.max_pool3d", "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
+def _pool(node: Node) -> Counted:
+    x, kernel = node.args[0], node.args[1]
+    kind: PoolKind = "max" if "max" in node.op else "avg"
     stride = node.arg(2, "stride") or kernel
-    cost = f.pool(x.shape, kernel, stride, node.arg(3, "padding", 0), node.arg(4, "dilation", 1),
-                  bool(node.arg(5, "ceil_mode", False)), "max", itemsize=node.itemsize)
-    return Counted(f"max_pool{dims}d", cost)
-
-
-@register("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
-def _avg_pool(node: Node) -> Counted:
-    x = node.args[0]
-    dims = len(x.shape) - 2
-    kernel = node.args[1]
-    stride = node.arg(2, "stride") or kernel
-    cost = f.pool(x.shape, kernel, stride, node.arg(3, "padding", 0), 1,
-                  bool(node.arg(4, "ceil_mode", False)), "avg", itemsize=node.itemsize)
-    return Counted(f"avg_pool{dims}d", cost)
+    # max pool: (..., padding, dilation, ceil_mode); avg pool: (..., padding, ceil_mode, ...)
+    dilation = node.arg(4, "dilation", 1) if kind == "max" else 1
+    ceil_mode = node.arg(5 if kind == "max" else 4, "ceil_mode", False)
+    cost = f.pool(x.shape, kernel, stride, node.arg(3, "padding", 0), dilation,
+                  bool(ceil_mode), kind, itemsize=node.itemsize)
+    return Counted(f"{kind}_pool{len(x.shape) - 2}d", cost)
 
 
 @register("aten._adaptive_avg_pool2d", "aten._adaptive_avg_pool3d",

@@ -78,6 +78,20 @@ def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
         )
 
 
+def _prologue(
+    in_shape: Sequence[int], out_channels: int, groups: int, kernel_size: int | Sequence[int],
+    stride: int | Sequence[int], dilation: int | Sequence[int],
+) -> tuple[Shape, Shape, Shape, Shape]:
+    """Checked (input shape, kernel, stride, dilation) shared by direct and transposed conv."""
+    shape = check_shape(in_shape, "input shape")
+    dims = _spatial_dims(shape)
+    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels <= 0:
+        raise InvalidArgumentError(f"out_channels must be a positive integer, got {out_channels}")
+    _check_groups(shape[1], out_channels, groups)
+    return (shape, as_tuple(kernel_size, dims, "kernel_size"), as_tuple(stride, dims, "stride"),
+            as_tuple(dilation, dims, "dilation"))
+
+
 def conv_output_size(
     size: int, kernel: int, stride: int = 1, pad_total: int = 0, dilation: int = 1
 ) -> int:
@@ -114,19 +128,13 @@ def conv(
     >>> c.out_shape, c.params, c.madds   # 512·512·9 ; 14·14·512·512·9
     ((1, 512, 14, 14), 2359296, 462422016)
     """
-    shape = check_shape(in_shape, "input shape")
-    dims = _spatial_dims(shape)
-    n, c_in, spatial = shape[0], shape[1], shape[2:]
-    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels <= 0:
-        raise InvalidArgumentError(f"out_channels must be a positive integer, got {out_channels}")
-    _check_groups(c_in, out_channels, groups)
+    shape, kernel, strides, dil = _prologue(in_shape, out_channels, groups, kernel_size, stride,
+                                            dilation)
+    dims, n, c_in, spatial = len(kernel), shape[0], shape[1], shape[2:]
     if padding_mode not in PADDING_MODES:
         raise InvalidArgumentError(
             f"unknown padding_mode {padding_mode!r}; use one of {', '.join(PADDING_MODES)}"
         )
-    kernel = as_tuple(kernel_size, dims, "kernel_size")
-    strides = as_tuple(stride, dims, "stride")
-    dil = as_tuple(dilation, dims, "dilation")
     left, right = _resolve_padding(padding, dims, kernel, dil, strides)
     if padding_mode == "reflect":
         for size, p_l, p_r in zip(spatial, left, right, strict=True):
@@ -174,15 +182,9 @@ def conv_transpose(
     >>> conv_transpose((1, 16, 8, 8), 8, 4, stride=2, padding=1, bias=False).madds  # 16·64·8·16
     131072
     """
-    shape = check_shape(in_shape, "input shape")
-    dims = _spatial_dims(shape)
-    n, c_in, spatial = shape[0], shape[1], shape[2:]
-    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels <= 0:
-        raise InvalidArgumentError(f"out_channels must be a positive integer, got {out_channels}")
-    _check_groups(c_in, out_channels, groups)
-    kernel = as_tuple(kernel_size, dims, "kernel_size")
-    strides = as_tuple(stride, dims, "stride")
-    dil = as_tuple(dilation, dims, "dilation")
+    shape, kernel, strides, dil = _prologue(in_shape, out_channels, groups, kernel_size, stride,
+                                            dilation)
+    dims, n, c_in, spatial = len(kernel), shape[0], shape[1], shape[2:]
     pad = as_tuple(padding, dims, "padding", minimum=0)
     out_pad = as_tuple(output_padding, dims, "output_padding", minimum=0)
     for op, s, d in zip(out_pad, strides, dil, strict=True):
