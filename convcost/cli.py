@@ -254,6 +254,52 @@ def layers(
     emit(layers_table(result, by.value, depth), result.to_dict(), fmt, out)
 
 
+def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | None]:
+    """Published top-1 for a zoo spec at this resolution, when the zoo's table has it."""
+    from convcost.specs import is_user_code
+
+    if is_user_code(spec):
+        return None, None
+    try:
+        from convcost.zoo import parse_spec
+        from convcost.zoo.published import lookup_top1
+    except ImportError:  # pragma: no cover - zoo without published results
+        return None, None
+    entry, options = parse_spec(spec)
+    found = lookup_top1(entry.name, options, resolution)
+    return (found.top1, found.source) if found else (None, None)
+
+
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="Two or more model specs.")],
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = "float32",
+    sort: Annotated[str | None, typer.Option(
+        help="Sort by params, madds, flops, mem_bytes (ascending) or top1.")] = None,
+    device: DeviceOpt = "meta",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1."""
+    from convcost.errors import InvalidArgumentError
+    from convcost.report.compare import Compared, compare_table
+
+    if sort not in (None, "params", "madds", "flops", "mem_bytes", "top1"):
+        raise InvalidArgumentError(f"--sort must be params, madds, flops, mem_bytes or top1, "
+                                   f"got {sort!r}")
+    items = []
+    for spec in models:
+        for size in (input or [None]):  # type: ignore[list-item]
+            a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
+            top1, source = _published_top1(spec, a.input[-1])
+            items.append(Compared(a, top1, source))
+    table = compare_table(items, sort)
+    payload = {"models": [c.record() for c in items]}
+    emit(table, payload, fmt, out)
+
+
 def main() -> None:
     """Console-script entry point."""
     typer.main.get_command(app).main(prog_name="convcost")

@@ -1,0 +1,134 @@
+"""``convcost compare``: one row per model (and input), each figure relative to the first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.report.analysis import Analysis
+from convcost.report.tables import Table
+from convcost.report.units import megabytes, si
+
+KINDS = ("standard", "depthwise", "pointwise", "grouped")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One compared model: its analysis and, when the zoo knows it, its published top-1."""
+
+    analysis: Analysis
+    top1: float | None = None
+    top1_source: str | None = None
+
+    def shares(self) -> dict[str, float]:
+        """Share of multiply-adds per conv kind (and ``other``: linear, matmul, attention)."""
+        total = self.analysis.totals.madds
+        kinds = self.analysis.by_conv_kind()
+        out = {k: (kinds[k].madds / total if k in kinds and total else 0.0) for k in KINDS}
+        out["other"] = max(0.0, 1.0 - sum(out.values())) if total else 0.0
+        return out
+
+    def record(self) -> dict[str, Any]:
+        a = self.analysis
+        return {
+            "model": a.model,
+            "input": list(a.input),
+            "dtype": a.dtype,
+            "totals": a.totals.as_dict(),
+            "peak_activation_bytes": a.peak_activation_bytes(),
+            "layers": sum(1 for r in a.rows if r.conv_kind or r.op == "linear"),
+            "ops": len(a.rows),
+            "madds_share": self.shares(),
+            "top1": self.top1,
+            "top1_source": self.top1_source,
+            "unsupported": a.unsupported,
+        }
+
+
+def _rel(value: int, base: int, noun: str) -> str:
+    if base == 0:
+        return "—"
+    if value == base:
+        return f"same {noun}"
+    r = value / base
+    return f"{1 / r:.1f}× fewer {noun}" if r < 1 else f"{r:.1f}× more {noun}"
+
+
+def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
+    """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending)."""
+    rows = list(items)
+    if sort == "top1":
+        rows.sort(key=lambda c: -(c.top1 or 0.0))
+    elif sort:
+        rows.sort(key=lambda c: getattr(c.analysis.totals, sort))
+    base = rows[0].analysis.totals if rows else None
+    table = Table(
+        title="",
+        columns=("model", "input", "params", "mult-adds", "FLOPs", "memory", "peak act.",
+                 "layers", "dw / pw / std / grp mult-adds", "top-1", "vs first"),
+        raw_columns=("model", "input", "params", "madds", "flops", "mem_read_bytes",
+                     "mem_write_bytes", "mem_bytes", "peak_activation_bytes", "layers",
+                     "depthwise_share", "pointwise_share", "standard_share", "grouped_share",
+                     "top1"),
+        right_align=frozenset({2, 3, 4, 5, 6, 7, 9}),
+    )
+    for c in rows:
+        a, rec, sh = c.analysis, c.record(), c.shares()
+        t = a.totals
+        shares = " / ".join(f"{100 * sh[k]:.0f}%" for k in ("depthwise", "pointwise",
+                                                             "standard", "grouped"))
+        rel = "baseline" if base is None or c is rows[0] else ", ".join(
+            (_rel(t.madds, base.madds, "mult-adds"), _rel(t.params, base.params, "params")))
+        table.add(
+            [a.model, "×".join(map(str, a.input)), si(t.params), si(t.madds), si(t.flops),
+             megabytes(t.mem_bytes), megabytes(rec["peak_activation_bytes"]),
+             str(rec["layers"]), shares, f"{c.top1:.1f}%" if c.top1 is not None else "—", rel],
+            [a.model, "x".join(map(str, a.input)), t.params, t.madds, t.flops,
+             t.mem_read_bytes, t.mem_write_bytes, t.mem_bytes, rec["peak_activation_bytes"],
+             rec["layers"], sh["depthwise"], sh["pointwise"], sh["standard"], sh["grouped"],
+             "" if c.top1 is None else c.top1],
+        )
+    table.notes.extend(explain(rows))
+    return table
+
+
+def explain(items: Sequence[Compared]) -> list[str]:
+    """Plain-language lines: what differs most between the models, and where the cost sits."""
+    if not items:
+        return []
+    several_inputs = len({c.analysis.input for c in items}) > 1
+
+    def name(c: Compared) -> str:
+        a = c.analysis
+        return f"{a.model} @ {'×'.join(map(str, a.input[1:]))}" if several_inputs else a.model
+
+    notes = []
+    for c in items:
+        sh = c.shares()
+        kind, share = max(sh.items(), key=lambda kv: kv[1])
+        by_op = c.analysis.by_op()
+        total_mem = c.analysis.totals.mem_bytes or 1
+        conv_mem = sum(v.mem_bytes for k, v in by_op.items() if k.startswith("conv"))
+        notes.append(
+            f"{name(c)}: {100 * share:.0f}% of its mult-adds are in {kind} "
+            f"{'convs' if kind in KINDS else 'ops (linear, matmul, attention)'}; "
+            f"{100 * (1 - conv_mem / total_mem):.0f}% of its memory traffic is outside the "
+            "convolutions (normalisation, activations, adds, concat, shuffles)")
+    if len(items) > 1:
+        first, *rest = items
+        for c in rest:
+            ratios = {
+                "mult-adds": c.analysis.totals.madds / max(first.analysis.totals.madds, 1),
+                "params": c.analysis.totals.params / max(first.analysis.totals.params, 1),
+                "memory access": c.analysis.totals.mem_bytes / max(
+                    first.analysis.totals.mem_bytes, 1),
+            }
+            what, r = max(ratios.items(), key=lambda kv: max(kv[1], 1 / kv[1]) if kv[1] else 0)
+            direction = f"{1 / r:.1f}× fewer" if r < 1 else f"{r:.1f}× more"
+            notes.append(f"biggest difference: {name(c)} has {direction} {what} than "
+                         f"{name(first)}")
+    return notes
+
+
+__all__ = ["Compared", "compare_table", "explain"]
