@@ -25,7 +25,7 @@ from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from convcost.engine import REGISTRY
-from convcost.errors import CaptureError
+from convcost.errors import CaptureError, ConvcostError
 from convcost.graph import Node, TensorInfo
 
 
@@ -49,6 +49,13 @@ class _Frame:
 
 
 class _Recorder(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # TorchDispatchMode otherwise wraps __torch_dispatch__ in torch._disable_dynamo, whose
+        # first call imports all of torch._dynamo (~1 s, sympy included). The recorder never
+        # compiles inside the mode, so it does not need that guard.
+        return False
+
     def __init__(self, param_ids: dict[int, tuple[str, int]]) -> None:
         super().__init__()
         self.param_ids = param_ids
@@ -76,11 +83,48 @@ class _Recorder(TorchDispatchMode):
             return value
         return repr(value)
 
+    def _synthesize(self, op: str, args: Any, kwargs: Any) -> Any:
+        """The op's output made from the counter's shape, without running a kernel.
+
+        Only for meta tensors of one floating dtype and ops in :data:`_SYNTHESIZED`: their
+        Python meta kernels cost ~1 s of imports on first use. Returns None to fall back to the
+        real kernel, which then also raises torch's own error for inconsistent shapes.
+        """
+        kind = _SYNTHESIZED.get(op)
+        tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        if kind is None or not tensors:
+            return None
+        dtype = tensors[0].dtype
+        if not dtype.is_floating_point or any(
+            t.device.type != "meta" or t.dtype != dtype for t in tensors
+        ):
+            return None
+        counter = REGISTRY.lookup(op)
+        if counter is None or isinstance(counter, str):
+            return None
+        node = Node(0, op, "", "", 1, tuple(self._convert(a) for a in args),
+                    {k: self._convert(v) for k, v in kwargs.items()})
+        try:
+            shape = counter(node).cost.out_shape
+        except (ConvcostError, IndexError, TypeError, AttributeError, ValueError):
+            return None
+        if op.endswith("_"):  # in-place: the result is the first argument itself
+            return args[0] if tuple(args[0].shape) == shape else None
+        out = torch.empty(shape, dtype=dtype, device="meta")
+        if kind == "norm":  # (output, saved mean, saved invstd): empty at inference
+            empty = torch.empty(0, dtype=dtype, device="meta")
+            return out, empty, empty.clone()
+        if kind == "indices":
+            return out, torch.empty(shape, dtype=torch.int64, device="meta")
+        return out
+
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
                            kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         try:
-            out = func(*args, **kwargs)
+            out = self._synthesize(str(func.overloadpacket), args, kwargs)
+            if out is None:
+                out = func(*args, **kwargs)
         except Exception:
             if self.failed is None:
                 shapes = [tuple(a.shape) for a in pytree.tree_leaves((args, kwargs))
@@ -107,6 +151,22 @@ class _Recorder(TorchDispatchMode):
             outputs=tuple(self._info(o) for o in outs),
         ))
         return out
+
+
+# ops whose output convcost makes itself on the meta device (see _Recorder._synthesize)
+_SYNTHESIZED: dict[str, str] = {
+    **dict.fromkeys((
+        "aten.convolution", "aten.addmm", "aten.mm", "aten.bmm", "aten.cat", "aten.mean",
+        "aten._adaptive_avg_pool2d", "aten.avg_pool2d", "aten._softmax", "aten.clone",
+        "aten.relu", "aten.relu_", "aten.hardtanh", "aten.hardtanh_", "aten.hardswish",
+        "aten.hardswish_", "aten.hardsigmoid", "aten.hardsigmoid_", "aten.sigmoid",
+        "aten.sigmoid_", "aten.silu", "aten.silu_", "aten.gelu", "aten.tanh", "aten.add",
+        "aten.add_", "aten.mul", "aten.mul_", "aten.sub", "aten.div",
+    ), "tensor"),
+    "aten.native_batch_norm": "norm",
+    "aten._native_batch_norm_legit_no_training": "norm",
+    "aten.max_pool2d_with_indices": "indices",
+}
 
 
 def _shapes(values: Any) -> list[tuple[int, ...]]:

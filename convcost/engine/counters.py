@@ -12,6 +12,7 @@ from typing import Any
 
 from convcost import formulas as f
 from convcost.engine.registry import REGISTRY, Counted
+from convcost.errors import InvalidArgumentError
 from convcost.formulas import OpCost
 from convcost.formulas.pool import PoolKind
 from convcost.graph import Node, TensorInfo
@@ -35,6 +36,11 @@ def _conv(node: Node) -> Counted:
     has_bias = isinstance(bias, TensorInfo)
     isz = node.itemsize
     kernel = w.shape[2:]
+    expected_in = w.shape[0] if transposed else w.shape[1] * groups
+    if len(x.shape) != len(w.shape) or x.shape[1] != expected_in:
+        raise InvalidArgumentError(
+            f"convolution weight {w.shape} (groups={groups}) expects {expected_in} input "
+            f"channels, got input {x.shape}")
     if transposed:
         out_channels = w.shape[1] * groups
         cost = f.conv_transpose(x.shape, out_channels, kernel, stride, padding, output_padding,
@@ -113,6 +119,10 @@ def _batch_norm(node: Node) -> Counted:
     if node.op == "aten._native_batch_norm_legit":
         training = node.arg(4, "training", True)
     tracked = isinstance(running_mean, TensorInfo) and not training
+    for t in (weight, running_mean):
+        if isinstance(t, TensorInfo) and t.shape != (x.shape[1],):
+            raise InvalidArgumentError(f"batch norm over {x.shape[1]} channels got a "
+                                       f"parameter of shape {t.shape}")
     cost = f.batch_norm(x.shape, affine=isinstance(weight, TensorInfo),
                         track_running_stats=tracked, itemsize=node.itemsize)
     return Counted("batch_norm", cost)
