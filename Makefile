@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/convcost ratio --cin 512 --cout 512 --kernel 3 --size 14
+	$(BIN)/convcost compare mobilenet_v1 shufflenet_v2 --input 224
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -300,6 +300,39 @@ def compare(
     emit(table, payload, fmt, out)
 
 
+@app.command()
+def zoo(
+    family: Annotated[str | None, typer.Option(help="Only models whose family or name "
+                                                    "contains this text.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Every zoo model: options, params and mult-adds (computed), published top-1, source."""
+    from convcost.api import analyze
+    from convcost.report.zoo import ZooRow, zoo_table
+    from convcost.zoo import build, list_entries
+    from convcost.zoo.published import lookup
+
+    rows = []
+    for entry in list_entries():
+        if family and family.lower() not in f"{entry.family} {entry.name}".lower():
+            continue
+        shape = (1, *entry.default_input)
+        a = analyze(build(entry), shape, name=entry.name)
+        found = lookup(entry.name, {}, entry.default_input[-1])
+        pub = found[0] if found else None
+        rows.append(ZooRow(
+            name=entry.name, family=entry.family, aliases=entry.aliases,
+            options=tuple(o.describe() for o in entry.options if o.name != "num_classes"),
+            default_input=shape,
+            params=a.totals.params, madds=a.totals.madds, top1=pub.top1 if pub else None,
+            published_params=pub.params if pub else None,
+            published_madds=pub.madds if pub else None, source=pub.source if pub else "",
+            paper=entry.paper, notes=entry.notes,
+        ))
+    emit(zoo_table(rows), {"models": [r.record() for r in rows]}, fmt, out)
+
+
 def main() -> None:
     """Console-script entry point."""
     typer.main.get_command(app).main(prog_name="convcost")
