@@ -384,3 +384,20 @@ def test_exports() -> None:
     by_module = a.to_frame(by="module", depth=1)
     assert by_module.loc[0, "madds"] == a.totals.madds
     assert math.isclose(frame["madds"].sum(), a.totals.madds)
+
+
+def test_garbage_collector_state_is_restored() -> None:
+    import gc
+
+    assert gc.isenabled()
+    convcost.analyze(Nested(), (1, 3, 32, 32))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        convcost.analyze(Nested(), (1, 3, 32, 32))
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    with pytest.raises(CaptureError):
+        convcost.analyze(Raises(), (1, 3, 8, 8))
+    assert gc.isenabled()

@@ -13,6 +13,7 @@ parameters and buffers back in place, also when the forward pass raises.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -205,6 +206,23 @@ def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> I
 
 
 @contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the capture (tens of milliseconds).
+
+    The capture allocates tens of thousands of small objects; with torch's large heap that
+    triggers a full collection costing more than the whole capture (71 ms vs 28 ms for
+    ResNet-50 here). The previous state is restored, also on error.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
 def _eval_mode(model: nn.Module) -> Iterator[None]:
     saved = [(m, m.training) for m in model.modules()]
     try:
@@ -258,6 +276,7 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
     rec = _Recorder(param_ids)
     modules: dict[str, str] = {}
     with ExitStack() as stack:
+        stack.enter_context(_gc_paused())
         stack.enter_context(_eval_mode(model))
         stack.enter_context(_scope_hooks(model, rec, modules))
         stack.enter_context(torch.no_grad())
