@@ -3,9 +3,9 @@
 For each model (ResNet-50, MobileNetV2) and input (1×3×224², 1×3×1024², 64×3×224²), every
 tool analyses the same CPU model with real weights, built before the clock starts. A worker
 process reports the wall time of the analysis call alone and the peak memory it added
-(peak RSS during the call minus RSS before it). convcost is timed twice in its process:
-"cold" is the first analysis (it pays torch's one-time import of its meta-device kernels,
-~1 s, which any meta-device tool pays once per process) and "warm" is the next one.
+(peak RSS during the call minus RSS before it). Each tool's time is the median of up to 5
+calls in its process (fewer when calls are slow). convcost's first call in the process is
+also shown on its own ("cold").
 
 Run:  .venv/bin/python benchmarks/bench_analyze.py [--models resnet50 mobilenet_v2]
 Writes the table to docs/benchmarks/analyze.md as well as printing it.
@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +29,8 @@ SIZES = [(1, 3, 224, 224), (1, 3, 1024, 1024), (64, 3, 224, 224)]
 TOOLS = ["convcost", "fvcore", "thop", "ptflops-pytorch", "ptflops-aten", "torchinfo",
          "FlopCounterMode"]
 TIMEOUT_S = 600
+REPEATS = 5  # per process: the median is reported
+BUDGET_S = 20.0  # stop repeating once a tool has spent this long
 
 
 def _rss_bytes() -> int:
@@ -50,16 +53,28 @@ def worker(tool: str, model_name: str, shape: tuple[int, ...]) -> dict[str, obje
     result: dict[str, object] = {}
 
     def timed(fn):  # type: ignore[no-untyped-def]
+        """Median of up to REPEATS calls (fewer when a call is slow), peak memory of the first.
+
+        The cyclic GC fires at unpredictable points and costs ~70 ms on torch's heap, so one
+        call per process would measure GC luck as much as the tool."""
         base = _rss_bytes()
-        t0 = time.perf_counter()
-        value = fn()
-        seconds = time.perf_counter() - t0
-        return value, seconds, max(0, _peak_bytes() - base)
+        times = []
+        while len(times) < REPEATS and sum(times) < BUDGET_S:
+            t0 = time.perf_counter()
+            value = fn()
+            times.append(time.perf_counter() - t0)
+            if len(times) == 1:
+                peak = max(0, _peak_bytes() - base)
+        return value, statistics.median(times), peak
 
     if tool == "convcost":
         import convcost
 
-        a, cold, mem_cold = timed(lambda: convcost.analyze(model, shape))
+        base = _rss_bytes()
+        t0 = time.perf_counter()
+        convcost.analyze(model, shape)
+        cold = time.perf_counter() - t0
+        mem_cold = max(0, _peak_bytes() - base)
         a, warm, mem_warm = timed(lambda: convcost.analyze(model, shape))
         result.update(seconds=warm, cold_seconds=cold, peak_bytes=mem_warm,
                       cold_peak_bytes=mem_cold, reported=a.totals.madds,
@@ -156,8 +171,9 @@ def main() -> None:
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} "
         f"CPUs, Python {platform.python_version()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} torch threads. One fresh process per cell; model built "
-        "(CPU, real weights) before the clock; time = the analysis call; memory = peak RSS "
-        "added during the call. Reproduce: `.venv/bin/python benchmarks/bench_analyze.py`.",
+        "(CPU, real weights) before the clock; time = median of up to 5 analysis calls (fewer "
+        "when slow); memory = peak RSS added during the first call. Reproduce: "
+        "`.venv/bin/python benchmarks/bench_analyze.py`.",
         "",
         "| model | input | tool | time (s) | × convcost | peak added (MiB) | reported | unit |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from convcost.capture import record
+from convcost.capture import gc_paused, record
 from convcost.engine import evaluate
 from convcost.errors import InvalidArgumentError
 from convcost.report.analysis import Analysis
@@ -105,8 +105,9 @@ def analyze(
     args = _make_inputs(input_size, inputs, device, torch_dtype)
     kw = {k: _make_inputs(None, v, device, torch_dtype)[0] if isinstance(v, torch.Tensor) else v
           for k, v in (kwargs or {}).items()}
-    rec = record(model, args, kw, device=device, dtype=torch_dtype)
-    evaluation = evaluate(rec.nodes, rec.params, rec.modules)
+    with gc_paused():
+        rec = record(model, args, kw, device=device, dtype=torch_dtype)
+        evaluation = evaluate(rec.nodes, rec.params, rec.modules)
     in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
                       if isinstance(t, torch.Tensor))
     return Analysis(

@@ -206,8 +206,8 @@ def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> I
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the capture (tens of milliseconds).
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for an analysis (tens of milliseconds).
 
     The capture allocates tens of thousands of small objects; with torch's large heap that
     triggers a full collection costing more than the whole capture (71 ms vs 28 ms for
@@ -276,7 +276,6 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
     rec = _Recorder(param_ids)
     modules: dict[str, str] = {}
     with ExitStack() as stack:
-        stack.enter_context(_gc_paused())
         stack.enter_context(_eval_mode(model))
         stack.enter_context(_scope_hooks(model, rec, modules))
         stack.enter_context(torch.no_grad())
@@ -323,4 +322,4 @@ def _explain(exc: Exception, rec: _Recorder, model: nn.Module, device: str) -> C
     return CaptureError(f"{where} rejected its input{got}: {msg}")
 
 
-__all__ = ["Recording", "record"]
+__all__ = ["Recording", "gc_paused", "record"]
