@@ -173,8 +173,8 @@ def by_module(rows: Sequence[Row], depth: int | None = 1,
     the sum of its children plus the ops it runs itself; the root equals the total.
     """
     mods = modules or {}
-    costs: dict[str, Cost] = {}
-    counts: dict[str, int] = {}
+    costs: dict[str, Cost] = {"": Cost()}  # the root is always there, even with no rows
+    counts: dict[str, int] = {"": 0}
     for r in rows:
         for name in _ancestors(r.name, depth):
             costs[name] = costs.get(name, Cost()) + r.cost

@@ -1,0 +1,46 @@
+"""Suite-wide checks: every analysis any test produces must satisfy the arithmetic invariants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import convcost.api
+from convcost.formulas import Cost
+from convcost.report.analysis import Analysis
+
+
+def assert_invariants(a: Analysis) -> None:
+    """Rows add up to the totals, to every op type, to every container at every depth, and
+    parameters to the model's unique parameter count."""
+    total = a.totals
+    assert total == sum((r.cost for r in a.rows), Cost())
+    assert total.params == a.evaluation.params_total
+    assert sum(a.by_op().values(), Cost()) == total
+    for depth in (0, 1, 2, None):
+        mods = a.by_module(depth)
+        assert mods[0].name == "" and mods[0].cost == total
+        by_name = {m.name: m.cost for m in mods}
+        for m in mods:
+            if depth is not None and m.depth >= depth:
+                continue
+            kids = [c for n, c in by_name.items() if n and n.rpartition(".")[0] == m.name]
+            own = sum((r.cost for r in a.rows if r.name == m.name), Cost())
+            assert sum(kids, Cost()) + own == m.cost, m.name
+
+
+@pytest.fixture(autouse=True)
+def _check_every_analysis(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Analysis]]:
+    seen: list[Analysis] = []
+    real = convcost.api.analyze
+
+    def checked(*args: Any, **kwargs: Any) -> Analysis:
+        result = real(*args, **kwargs)
+        assert_invariants(result)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(convcost.api, "analyze", checked)
+    yield seen
