@@ -107,7 +107,7 @@ def analyze(
           for k, v in (kwargs or {}).items()}
     with gc_paused():
         rec = record(model, args, kw, device=device, dtype=torch_dtype)
-        evaluation = evaluate(rec.nodes, rec.params, rec.modules)
+        evaluation = evaluate(rec.nodes, rec.params, rec.modules, counted=rec.counted)
     in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
                       if isinstance(t, torch.Tensor))
     return Analysis(

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from convcost.engine import REGISTRY
+from convcost.engine import REGISTRY, Counted
 from convcost.errors import CaptureError, ConvcostError
 from convcost.graph import Node, TensorInfo
 
@@ -37,6 +37,7 @@ class Recording:
     params: dict[str, int]  # unique parameter name -> numel
     modules: dict[str, str]  # scope -> class name, in first-call order
     outputs: list[tuple[int, ...]] = field(default_factory=list)
+    counted: dict[int, Counted] = field(default_factory=dict)  # answers computed during capture
 
 
 @dataclass
@@ -44,8 +45,20 @@ class _Frame:
     name: str
     cls: str
     call: int
-    in_shapes: list[tuple[int, ...]]
-    desc: str = ""  # Conv2d(3, 8, kernel_size=(3, 3), ...) for leaf modules
+    module: nn.Module | None = None
+    inputs: Any = None  # the call's (args, kwargs): shapes are read only for an error message
+
+    @property
+    def in_shapes(self) -> list[tuple[int, ...]]:
+        return _shapes(self.inputs)
+
+    @property
+    def desc(self) -> str:
+        """``Conv2d(3, 8, kernel_size=(3, 3), ...)`` for a leaf module, else its class."""
+        m = self.module
+        if m is None or next(iter(m.children()), None) is not None or not m.extra_repr():
+            return self.cls
+        return f"{self.cls}({m.extra_repr()})"
 
 
 class _Recorder(TorchDispatchMode):
@@ -62,6 +75,7 @@ class _Recorder(TorchDispatchMode):
         self.nodes: list[Node] = []
         self.stack: list[_Frame] = []
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
+        self.counted: dict[int, Counted] = {}  # node index -> counter answer already computed
         self.failed: tuple[str, list[tuple[int, ...]]] | None = None
 
     def _info(self, t: torch.Tensor) -> TensorInfo:
@@ -105,9 +119,11 @@ class _Recorder(TorchDispatchMode):
             return None
         node = Node(0, op, "", "", 1, node_args, node_kwargs)
         try:
-            shape = counter(node).cost.out_shape
+            counted = counter(node)
         except (ConvcostError, IndexError, TypeError, AttributeError, ValueError):
             return None
+        shape = counted.cost.out_shape
+        self.counted[len(self.nodes)] = counted
         if op.endswith("_"):  # in-place: the result is the first argument itself
             return args[0] if tuple(args[0].shape) == shape else None
         out = torch.empty(shape, dtype=dtype, device="meta")
@@ -140,7 +156,7 @@ class _Recorder(TorchDispatchMode):
             for o in outs:  # a view of a parameter is that parameter (nn.Linear's weight.t())
                 self.param_ids[id(o)] = self.param_ids[id(first)]
                 self.keep.append(o)
-        frame = self.stack[-1] if self.stack else _Frame("", "", 1, [])
+        frame = self.stack[-1] if self.stack else _ROOT
         self.nodes.append(Node(
             index=len(self.nodes),
             op=op,
@@ -168,6 +184,9 @@ _SYNTHESIZED: dict[str, str] = {
     "aten._native_batch_norm_legit_no_training": "norm",
     "aten.max_pool2d_with_indices": "indices",
 }
+
+
+_ROOT = _Frame("", "", 1)
 
 
 def _tensors(value: Any, out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
@@ -198,9 +217,7 @@ def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> I
         def hook(m: nn.Module, args: Any, kwargs: Any) -> None:
             calls[name] = calls.get(name, 0) + 1
             modules.setdefault(name, cls)
-            leaf = next(iter(m.children()), None) is None
-            desc = f"{cls}({m.extra_repr()})" if leaf and m.extra_repr() else cls
-            rec.stack.append(_Frame(name, cls, calls[name], _shapes((args, kwargs)), desc))
+            rec.stack.append(_Frame(name, cls, calls[name], m, (args, kwargs)))
         return hook
 
     def post(name: str) -> Any:
@@ -255,8 +272,8 @@ def _stand_in(t: torch.Tensor, device: str, dtype: torch.dtype) -> torch.Tensor:
     return torch.zeros(t.shape, dtype=want, device=device)
 
 
-def _needs_swap(model: nn.Module, device: str, dtype: torch.dtype) -> bool:
-    for t in (*model.parameters(), *model.buffers()):
+def _needs_swap(tensors: list[torch.Tensor], device: str, dtype: torch.dtype) -> bool:
+    for t in tensors:
         if t.device.type != torch.device(device).type:
             return True
         if t.is_floating_point() and t.dtype != dtype:
@@ -270,17 +287,21 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
 
     ``args``/``kwargs`` must already be on ``device``. The model is left exactly as it was.
     """
-    unique = dict(model.named_parameters())  # remove_duplicate=True: tied weights once
+    all_params = list(model.named_parameters(remove_duplicate=False))
+    buffers = list(model.named_buffers(remove_duplicate=False))
+    unique: dict[str, torch.Tensor] = {}
+    name_of: dict[int, str] = {}
+    for name, p in all_params:  # tied weights once, under their first name
+        if id(p) not in name_of:
+            name_of[id(p)] = name
+            unique[name] = p
     params = {name: p.numel() for name, p in unique.items()}
-    name_of = {id(p): name for name, p in unique.items()}
     param_ids: dict[int, tuple[str, int]] = {}
     swap: dict[str, torch.Tensor] | None = None
-    if _needs_swap(model, device, dtype):
+    if _needs_swap([t for _, t in all_params + buffers], device, dtype):
         swap = {}
         made: dict[int, torch.Tensor] = {}
-        named = [*model.named_parameters(remove_duplicate=False),
-                 *model.named_buffers(remove_duplicate=False)]
-        for name, t in named:
+        for name, t in all_params + buffers:
             if id(t) not in made:
                 made[id(t)] = _stand_in(t, device, dtype)
                 if id(t) in name_of:
@@ -302,7 +323,7 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                     out = torch.func.functional_call(model, swap, args, kwargs, strict=False)
         except Exception as exc:
             raise _explain(exc, rec, model, device) from exc
-    return Recording(rec.nodes, params, modules, _shapes(out))
+    return Recording(rec.nodes, params, modules, _shapes(out), rec.counted)
 
 
 _TOO_SMALL = re.compile(

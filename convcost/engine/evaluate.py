@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from convcost.engine import counters as _counters  # noqa: F401  (registers the counters)
-from convcost.engine.registry import REGISTRY, Registry
+from convcost.engine.registry import REGISTRY, Counted, Registry
 from convcost.formulas import Cost
 from convcost.graph import Node, Shape
 
@@ -70,8 +70,14 @@ def evaluate(
     params: Mapping[str, int],
     modules: Mapping[str, str] | None = None,
     registry: Registry = REGISTRY,
+    counted: Mapping[int, Counted] | None = None,
 ) -> Evaluation:
-    """Cost every node; ``params`` maps each unique parameter name to its numel."""
+    """Cost every node; ``params`` maps each unique parameter name to its numel.
+
+    ``counted`` holds answers the capture already got from the same registry (by node index),
+    so no op is counted twice.
+    """
+    done = counted or {}
     rows: list[Row] = []
     unsupported: Tally[str] = Tally()
     where: dict[str, list[str]] = {}
@@ -88,24 +94,24 @@ def evaluate(
         if isinstance(counter, str):
             free[node.op] += 1
             continue
-        counted = counter(node)
+        answer = done.get(node.index) or counter(node)
         owned = 0
         for t in node.tensors():
             if t.param is not None and t.param not in seen:
                 seen.add(t.param)
                 owned += t.param_numel
-        c = counted.cost
+        c = answer.cost
         rows.append(
             Row(
                 index=len(rows),
                 name=node.scope,
                 module=node.module,
-                op=counted.label,
+                op=answer.label,
                 aten=node.op,
                 call=node.call,
                 in_shapes=tuple(t.shape for t in node.tensors() if t.param is None),
                 out_shape=c.out_shape or node.out_shape,
-                conv_kind=counted.conv_kind,
+                conv_kind=answer.conv_kind,
                 cost=Cost(owned, c.madds, c.flops, c.mem_read_bytes, c.mem_write_bytes),
             )
         )
