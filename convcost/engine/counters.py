@@ -45,7 +45,9 @@ def _conv(node: Node) -> Counted:
         out_channels = w.shape[1] * groups
         cost = f.conv_transpose(x.shape, out_channels, kernel, stride, padding, output_padding,
                                 groups, has_bias, dilation, itemsize=isz)
-        return Counted(f"conv_transpose{dims}d", cost, "transposed")
+        # the contract's four kinds; the op label says it is transposed
+        return Counted(f"conv_transpose{dims}d", cost,
+                       f.conv_kind(x.shape[1], out_channels, kernel, groups))
     out_channels = w.shape[0]
     cost = f.conv(x.shape, out_channels, kernel, stride, padding, dilation, groups, has_bias,
                   itemsize=isz)

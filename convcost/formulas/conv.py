@@ -226,6 +226,9 @@ def conv_kind(
     * ``pointwise``: a 1×1 (or 1, 1×1×1) kernel with ``groups == 1``;
     * ``standard``: everything else, including asymmetric 1×n / n×1 kernels
       (see :func:`is_spatially_separable_pair`).
+
+    Transposed convolutions get the same four kinds (from their groups and kernel); their op
+    label (``conv_transpose2d``) says they are transposed.
     """
     _check_groups(in_channels, out_channels, groups)
     kernel = (kernel_size,) if isinstance(kernel_size, int) else tuple(kernel_size)

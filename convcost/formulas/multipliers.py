@@ -19,8 +19,8 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     """Round a channel count to the nearest multiple of ``divisor`` (torchvision's rule).
 
     The result is at least ``min_value`` (default ``divisor``); when rounding down lost more
-    than 10 % of ``value``, one more ``divisor`` is added. With ``divisor=1`` this is plain
-    round-half-up. Used by MobileNet V2/V3, MNASNet and EfficientNet.
+    than 10 % of ``value``, one more ``divisor`` is added (so even ``divisor=1`` rounds up
+    below about 5 channels). Used by MobileNet V2/V3, MNASNet and EfficientNet.
 
     >>> make_divisible(32 * 0.75, 8), make_divisible(1280 * 1.0, 8), make_divisible(4.0, 8)
     (24, 1280, 8)
@@ -43,9 +43,16 @@ def scale_size(size: int, rho: float) -> int:
 
 
 def scale_channels(channels: int, alpha: float, divisor: int = 1) -> int:
-    """A channel count under width multiplier α, rounded by :func:`make_divisible`."""
+    """A channel count under width multiplier α: round-half-up (at least 1) for
+    ``divisor=1``, else :func:`make_divisible` (torchvision's rule).
+
+    >>> scale_channels(3, 0.45), scale_channels(1024, 0.25), scale_channels(20, 1.0, 16)
+    (1, 256, 32)
+    """
     check_multiplier(alpha, "width multiplier")
-    return make_divisible(channels * alpha, divisor, min_value=1 if divisor == 1 else None)
+    if divisor == 1:
+        return max(1, int(channels * alpha + 0.5))
+    return make_divisible(channels * alpha, divisor)
 
 
 def check_multiplier(value: float, name: str) -> float:

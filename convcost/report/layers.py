@@ -18,8 +18,7 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
 
 
-_KIND_TAG = {"depthwise": "dw", "pointwise": "pw", "grouped": "grouped", "standard": "",
-             "transposed": ""}
+_KIND_TAG = {"depthwise": "dw", "pointwise": "pw", "grouped": "grouped", "standard": ""}
 
 
 def _pct(part: int, whole: int) -> str:
