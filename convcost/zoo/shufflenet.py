@@ -82,6 +82,15 @@ def shufflenet_v1_channels(groups: int, scale: float) -> tuple[int, tuple[int, i
     return stem, (stages[0], stages[1], stages[2])
 
 
+def _stem(channels: int) -> nn.Sequential:
+    """Both ShuffleNets' first layer: 3×3 conv, stride 2, + BN + ReLU (then a 3×3/2 max pool)."""
+    return nn.Sequential(
+        nn.Conv2d(3, channels, 3, 2, 1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    )
+
+
 class ShuffleNetV1(nn.Module):
     """ShuffleNet V1: 3×3 conv (24, stride 2) + 3×3 max pool, stages 2-4, global pool, FC."""
 
@@ -89,11 +98,7 @@ class ShuffleNetV1(nn.Module):
         super().__init__()
         check_positive("num_classes", num_classes)
         stem, widths = shufflenet_v1_channels(groups, scale)
-        self.conv1 = nn.Sequential(
-            nn.Conv2d(3, stem, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(stem),
-            nn.ReLU(inplace=True),
-        )
+        self.conv1 = _stem(stem)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         cin = stem
         stages: list[nn.Sequential] = []
@@ -185,11 +190,7 @@ class ShuffleNetV2(nn.Module):
         super().__init__()
         check_positive("num_classes", num_classes)
         stem = channels[0]
-        self.conv1 = nn.Sequential(
-            nn.Conv2d(3, stem, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(stem),
-            nn.ReLU(inplace=True),
-        )
+        self.conv1 = _stem(stem)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         cin = stem
         stages: list[nn.Sequential] = []
