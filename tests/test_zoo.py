@@ -211,8 +211,13 @@ def test_xception_params() -> None:
     model = built("xception")
     assert n_params(model) == 22_855_952
     assert get_entry("xception").default_input == (3, 299, 299)
-    # entry flow: 299 → 149 → 147 (unpadded convs), then /2 four times: 74, 37, 19, 10
+    # entry flow: 299 → 149 → 147 (unpadded convs), then /2 four times: 74, 37, 19, 10.
+    # The paper publishes no mult-adds: 8,357,403,496 is a regression pin, and two independent
+    # counters must agree on it (this file's module hooks and convcost's op-level engine).
     assert conv_linear_madds(model, 299) == 8_357_403_496
+    import convcost
+
+    assert convcost.analyze(model, (1, 3, 299, 299)).totals.madds == 8_357_403_496
 
 
 def test_googlenet_aux_logits() -> None:
