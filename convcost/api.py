@@ -21,12 +21,9 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 def _dtype(dtype: torch.dtype | str) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         return dtype
-    from convcost.formulas import itemsize_of
+    from convcost.formulas._core import canonical_dtype
 
-    itemsize_of(dtype)  # validates the name with a helpful message
-    name = str(dtype).removeprefix("torch.").lower()
-    name = {"fp32": "float32", "fp16": "float16", "half": "float16", "float": "float32",
-            "bf16": "bfloat16", "double": "float64", "fp64": "float64"}.get(name, name)
+    name = canonical_dtype(dtype)
     if name not in _DTYPES:
         raise InvalidArgumentError(f"dtype {dtype!r} is not a floating type; use one of "
                                    f"{', '.join(_DTYPES)}")
@@ -95,11 +92,11 @@ def analyze(
     if isinstance(model, str):
         from convcost.zoo import build, parse_spec
 
-        entry, _ = parse_spec(model)
+        entry, options = parse_spec(model)
         if input_size is None and inputs is None:
             input_size = (1, *entry.default_input)
         name = name or model
-        model = build(model, device="meta" if device == "meta" else "cpu")
+        model = build(entry, device="meta" if device == "meta" else "cpu", **options)
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
     args = _make_inputs(input_size, inputs, device, torch_dtype)

@@ -209,8 +209,9 @@ def resolve_model(spec: str, device: str) -> tuple[Any, str, tuple[int, ...] | N
         return model, name, None
     from convcost.zoo import build, parse_spec
 
-    entry, _ = parse_spec(spec)
-    return build(spec, device="meta" if device == "meta" else "cpu"), spec, entry.default_input
+    entry, options = parse_spec(spec)
+    model = build(entry, device="meta" if device == "meta" else "cpu", **options)
+    return model, spec, entry.default_input
 
 
 def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
@@ -260,11 +261,9 @@ def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | Non
 
     if is_user_code(spec):
         return None, None
-    try:
-        from convcost.zoo import parse_spec
-        from convcost.zoo.published import lookup_top1
-    except ImportError:  # pragma: no cover - zoo without published results
-        return None, None
+    from convcost.zoo import parse_spec
+    from convcost.zoo.published import lookup_top1
+
     entry, options = parse_spec(spec)
     found = lookup_top1(entry.name, options, resolution)
     return (found.top1, found.source) if found else (None, None)
@@ -311,7 +310,7 @@ def zoo(
     from convcost.api import analyze
     from convcost.report.zoo import ZooRow, zoo_table
     from convcost.zoo import build, list_entries
-    from convcost.zoo.published import lookup
+    from convcost.zoo.published import lookup_top1
 
     rows = []
     for entry in list_entries():
@@ -319,8 +318,7 @@ def zoo(
             continue
         shape = (1, *entry.default_input)
         a = analyze(build(entry), shape, name=entry.name)
-        found = lookup(entry.name, {}, entry.default_input[-1])
-        pub = found[0] if found else None
+        pub = lookup_top1(entry.name, {}, entry.default_input[-1])
         rows.append(ZooRow(
             name=entry.name, family=entry.family, aliases=entry.aliases,
             options=tuple(o.describe() for o in entry.options if o.name != "num_classes"),

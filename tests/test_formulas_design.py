@@ -97,8 +97,8 @@ def test_make_divisible_and_scaling() -> None:
     # torchvision's MobileNetV2 rounding: 32·0.75 = 24; 16·0.35 = 5.6 -> 8 (minimum);
     # 96·0.35 = 33.6 -> 32; 1280 stays
     assert [make_divisible(v, 8) for v in (24, 5.6, 33.6, 1280)] == [24, 8, 32, 1280]
-    # 10 % rule: 20 -> round to 16 would lose 20 %, so 24
-    assert make_divisible(20, 16) == 32 - 16 + 16  # int(20 + 8)//16·16 = 16 < 18 -> 32
+    # 10 % rule: int(20 + 8) // 16 · 16 = 16 is below 0.9 · 20 = 18, so one more 16: 32
+    assert make_divisible(20, 16) == 32
     assert scale_channels(1024, 0.25) == 256
     assert scale_size(224, 160 / 224) == 160
     with pytest.raises(InvalidArgumentError):

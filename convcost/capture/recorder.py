@@ -76,7 +76,6 @@ class _Recorder(TorchDispatchMode):
         self.stack: list[_Frame] = []
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
         self.counted: dict[int, Counted] = {}  # node index -> counter answer already computed
-        self.failed: tuple[str, list[tuple[int, ...]]] | None = None
 
     def _info(self, t: torch.Tensor) -> TensorInfo:
         owner = self.param_ids.get(id(t))
@@ -140,15 +139,9 @@ class _Recorder(TorchDispatchMode):
         op = str(func.overloadpacket)
         node_args = tuple(self._convert(a) for a in args)
         node_kwargs = {k: self._convert(v) for k, v in kwargs.items()}
-        try:
-            out = self._synthesize(op, args, kwargs, node_args, node_kwargs)
-            if out is None:
-                out = func(*args, **kwargs)
-        except Exception:
-            if self.failed is None:
-                shapes = _shapes((args, kwargs))
-                self.failed = (op, shapes)
-            raise
+        out = self._synthesize(op, args, kwargs, node_args, node_kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         outs = _tensors(out)
         first = args[0] if args else None
         if (isinstance(first, torch.Tensor) and id(first) in self.param_ids

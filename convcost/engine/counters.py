@@ -61,18 +61,20 @@ def _is_weight(t: Any) -> bool:
     return isinstance(t, TensorInfo) and t.param is not None
 
 
-@register("aten.addmm")
-def _addmm(node: Node) -> Counted:
-    bias, a, b = node.args[0], node.args[1], node.args[2]
+@register("aten.addmm", "aten.baddbmm")
+def _matmul_add(node: Node) -> Counted:
+    """``base + a @ b``: the product, one add per output element, ``base`` read once."""
+    base, a, b = node.args[0], node.args[1], node.args[2]
     mm = f.matmul(a.shape, b.shape, itemsize=node.itemsize)
     out = mm.out_shape
-    # bias add: one flop per output element, bias read once
     cost = OpCost(
         params=0, madds=mm.madds, flops=mm.flops + math.prod(out),
-        mem_read_bytes=mm.mem_read_bytes + bias.numel * node.itemsize,
+        mem_read_bytes=mm.mem_read_bytes + base.numel * node.itemsize,
         mem_write_bytes=mm.mem_write_bytes, out_shape=out,
     )
-    return Counted("linear" if _is_weight(b) or _is_weight(bias) else "addmm", cost)
+    if _is_weight(b) or _is_weight(base):
+        return Counted("linear", cost)
+    return Counted("addmm" if node.op == "aten.addmm" else "matmul", cost)
 
 
 @register("aten.mm", "aten.bmm", "aten.matmul", "aten.mv", "aten.dot")
@@ -80,17 +82,6 @@ def _mm(node: Node) -> Counted:
     a, b = node.args[0], node.args[1]
     label = "linear" if _is_weight(b) or _is_weight(a) else "matmul"
     return Counted(label, f.matmul(a.shape, b.shape, itemsize=node.itemsize))
-
-
-@register("aten.baddbmm")
-def _baddbmm(node: Node) -> Counted:
-    base, a, b = node.args[0], node.args[1], node.args[2]
-    mm = f.matmul(a.shape, b.shape, itemsize=node.itemsize)
-    extra = math.prod(mm.out_shape)
-    cost = OpCost(0, mm.madds, mm.flops + extra,
-                  mm.mem_read_bytes + base.numel * node.itemsize, mm.mem_write_bytes,
-                  mm.out_shape)
-    return Counted("matmul", cost)
 
 
 @register(

@@ -99,9 +99,6 @@ class OpCost(Cost):
 
     out_shape: Shape = ()
 
-    def as_dict(self) -> dict[str, int]:
-        return Cost.as_dict(self)
-
 
 def numel(shape: Iterable[int]) -> int:
     """Number of elements of a tensor of ``shape`` (1 for a scalar ``()``)."""
@@ -163,16 +160,22 @@ def check_positive(value: int, name: str) -> int:
     return value
 
 
+_DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "float": "float32",
+                  "double": "float64", "fp64": "float64", "bf16": "bfloat16"}
+
+
+def canonical_dtype(dtype: str) -> str:
+    """``"torch.float16"``, ``"fp16"``, ``"half"`` -> ``"float16"``; unknown names raise."""
+    name = str(dtype).removeprefix("torch.").lower()
+    name = _DTYPE_ALIASES.get(name, name)
+    if name not in ITEMSIZE:
+        raise InvalidArgumentError(f"unknown dtype {dtype!r}; use one of {', '.join(ITEMSIZE)}")
+    return name
+
+
 def itemsize_of(dtype: str) -> int:
     """Bytes per element of a dtype name (``"float32"``, ``"torch.float16"``, ``"fp16"``)."""
-    name = dtype.removeprefix("torch.").lower()
-    name = {"fp32": "float32", "fp16": "float16", "half": "float16", "float": "float32",
-            "double": "float64", "fp64": "float64", "bf16": "bfloat16"}.get(name, name)
-    if name not in ITEMSIZE:
-        raise InvalidArgumentError(
-            f"unknown dtype {dtype!r}; use one of {', '.join(ITEMSIZE)}"
-        )
-    return ITEMSIZE[name]
+    return ITEMSIZE[canonical_dtype(dtype)]
 
 
 def check_itemsize(itemsize: int) -> int:
@@ -235,6 +238,7 @@ __all__ = [
     "Shape",
     "as_tuple",
     "broadcast_shapes",
+    "canonical_dtype",
     "check_itemsize",
     "check_positive",
     "check_shape",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcost.engine import Evaluation, ModuleCost, Row, by_conv_kind, by_module, by_op
-from convcost.formulas import COST_FIELDS, Cost
+from convcost.formulas import COST_FIELDS, Cost, numel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +60,7 @@ class Analysis:
         a lower bound on peak activation memory at inference."""
         isz = self._itemsize
         return max(
-            ((sum(_numel(s) for s in r.in_shapes) + _numel(r.out_shape)) * isz
+            ((sum(numel(s) for s in r.in_shapes) + numel(r.out_shape)) * isz
              for r in self.rows),
             default=0,
         )
@@ -137,13 +137,6 @@ class Analysis:
         return (f"Analysis({self.model!r}, input={self.input}, params={t.params:,}, "
                 f"madds={t.madds:,}, flops={t.flops:,}, mem_bytes={t.mem_bytes:,}, "
                 f"rows={len(self.rows)}, unsupported={self.unsupported})")
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 __all__ = ["Analysis"]

@@ -74,7 +74,8 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
         right_align=frozenset({2, 3, 4, 5, 6, 7, 9}),
     )
     for c in rows:
-        a, rec, sh = c.analysis, c.record(), c.shares()
+        a, rec = c.analysis, c.record()
+        sh = rec["madds_share"]
         t = a.totals
         shares = " / ".join(f"{100 * sh[k]:.0f}%" for k in ("depthwise", "pointwise",
                                                              "standard", "grouped"))

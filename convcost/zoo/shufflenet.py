@@ -9,7 +9,7 @@ from torch import nn
 
 from convcost.errors import ModelSpecError
 from convcost.formulas.multipliers import make_divisible
-from convcost.zoo._layers import ChannelShuffle, check_positive
+from convcost.zoo._layers import ChannelShuffle, ConvBNAct, check_positive
 
 # ---------------------------------------------------------------------------------------------
 # ShuffleNet V1
@@ -82,15 +82,6 @@ def shufflenet_v1_channels(groups: int, scale: float) -> tuple[int, tuple[int, i
     return stem, (stages[0], stages[1], stages[2])
 
 
-def _stem(channels: int) -> nn.Sequential:
-    """Both ShuffleNets' first layer: 3×3 conv, stride 2, + BN + ReLU (then a 3×3/2 max pool)."""
-    return nn.Sequential(
-        nn.Conv2d(3, channels, 3, 2, 1, bias=False),
-        nn.BatchNorm2d(channels),
-        nn.ReLU(inplace=True),
-    )
-
-
 class ShuffleNetV1(nn.Module):
     """ShuffleNet V1: 3×3 conv (24, stride 2) + 3×3 max pool, stages 2-4, global pool, FC."""
 
@@ -98,7 +89,7 @@ class ShuffleNetV1(nn.Module):
         super().__init__()
         check_positive("num_classes", num_classes)
         stem, widths = shufflenet_v1_channels(groups, scale)
-        self.conv1 = _stem(stem)
+        self.conv1 = ConvBNAct(3, stem, 3, stride=2)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         cin = stem
         stages: list[nn.Sequential] = []
@@ -190,7 +181,7 @@ class ShuffleNetV2(nn.Module):
         super().__init__()
         check_positive("num_classes", num_classes)
         stem = channels[0]
-        self.conv1 = _stem(stem)
+        self.conv1 = ConvBNAct(3, stem, 3, stride=2)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         cin = stem
         stages: list[nn.Sequential] = []
