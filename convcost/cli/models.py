@@ -1,0 +1,156 @@
+"""``convcost ratio``, ``layers``, ``compare`` and ``zoo``: the analytic figures."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from convcost.cli._app import (
+    BatchOpt,
+    DeviceOpt,
+    DtypeOpt,
+    Format,
+    FormatOpt,
+    InputOpt,
+    OutOpt,
+    analyze_spec,
+    app,
+    emit,
+)
+
+
+@app.command()
+def ratio(
+    cin: Annotated[int, typer.Option("--cin", help="Input channels M.")],
+    cout: Annotated[int, typer.Option("--cout", help="Output channels N.")],
+    kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size Dk.")] = 3,
+    size: Annotated[int, typer.Option("--size", help="Input feature map size F (F×F).")] = 14,
+    stride: Annotated[int, typer.Option(help="Stride.")] = 1,
+    groups: Annotated[int, typer.Option(help="Also show a grouped conv with g groups.")] = 1,
+    width_mult: Annotated[float, typer.Option("--width-mult", "--alpha",
+                                              help="Width multiplier α.")] = 1.0,
+    resolution_mult: Annotated[float, typer.Option("--resolution-mult", "--rho",
+                                                   help="Resolution multiplier ρ.")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Batch size N.")] = 1,
+    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Convs with bias.")] = False,
+    dtype: Annotated[str, typer.Option(help="Element type for memory access.")] = "float32",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """One layer: standard vs depthwise-separable conv, exact ratio and 1/N + 1/Dk²."""
+    from convcost.formulas import itemsize_of, separable_comparison
+    from convcost.report.ratio import ratio_table
+
+    cmp = separable_comparison(
+        cin, cout, kernel, size, stride, groups, width_mult, resolution_mult,
+        batch=batch, bias=bias, itemsize=itemsize_of(dtype),
+    )
+    payload = {"dtype": dtype, **cmp.as_dict()}
+    emit(ratio_table(cmp, dtype), payload, fmt, out)
+
+
+class By(str, Enum):
+    layer = "layer"
+    op = "op"
+    module = "module"
+
+
+@app.command()
+def layers(
+    model: Annotated[str, typer.Argument(help="Zoo name (mobilenet_v1:width_mult=0.5) or "
+                                         "path/to/file.py:Class or package.module:factory.")],
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = "float32",
+    depth: Annotated[int, typer.Option(help="Module roll-up depth for --by module.")] = 2,
+    by: Annotated[By, typer.Option(help="One row per layer (op), per op type or per module.")]
+    = By.layer,
+    device: DeviceOpt = "meta",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Every layer's params, multiply-adds, FLOPs and memory access, from the formulas."""
+    from convcost.report.layers import layers_table
+
+    result = analyze_spec(model, input, batch, dtype, device)
+    emit(layers_table(result, by.value, depth), result.to_dict(), fmt, out)
+
+
+def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | None]:
+    """Published top-1 for a zoo spec at this resolution, when the zoo's table has it."""
+    from convcost.specs import is_user_code
+
+    if is_user_code(spec):
+        return None, None
+    from convcost.zoo import parse_spec
+    from convcost.zoo.published import lookup_top1
+
+    entry, options = parse_spec(spec)
+    found = lookup_top1(entry.name, options, resolution)
+    return (found.top1, found.source) if found else (None, None)
+
+
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="Two or more model specs.")],
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = "float32",
+    sort: Annotated[str | None, typer.Option(
+        help="Sort by params, madds, flops, mem_bytes (ascending) or top1.")] = None,
+    device: DeviceOpt = "meta",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1."""
+    from convcost.errors import InvalidArgumentError
+    from convcost.report.compare import Compared, compare_table
+
+    if sort not in (None, "params", "madds", "flops", "mem_bytes", "top1"):
+        raise InvalidArgumentError(f"--sort must be params, madds, flops, mem_bytes or top1, "
+                                   f"got {sort!r}")
+    items = []
+    for spec in models:
+        for size in (input or [None]):  # type: ignore[list-item]
+            a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
+            top1, source = _published_top1(spec, a.input[-1])
+            items.append(Compared(a, top1, source))
+    table = compare_table(items, sort)
+    payload = {"models": [c.record() for c in items]}
+    emit(table, payload, fmt, out)
+
+
+@app.command()
+def zoo(
+    family: Annotated[str | None, typer.Option(help="Only models whose family or name "
+                                                    "contains this text.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Every zoo model: options, params and mult-adds (computed), published top-1, source."""
+    from convcost.api import analyze
+    from convcost.report.zoo import ZooRow, zoo_table
+    from convcost.zoo import build, list_entries
+    from convcost.zoo.published import lookup_top1
+
+    rows = []
+    for entry in list_entries():
+        if family and family.lower() not in f"{entry.family} {entry.name}".lower():
+            continue
+        shape = (1, *entry.default_input)
+        a = analyze(build(entry), shape, name=entry.name)
+        pub = lookup_top1(entry.name, {}, entry.default_input[-1])
+        rows.append(ZooRow(
+            name=entry.name, family=entry.family, aliases=entry.aliases,
+            options=tuple(o.describe() for o in entry.options if o.name != "num_classes"),
+            default_input=shape,
+            params=a.totals.params, madds=a.totals.madds, top1=pub.top1 if pub else None,
+            published_params=pub.params if pub else None,
+            published_madds=pub.madds if pub else None, source=pub.source if pub else "",
+            paper=entry.paper, notes=entry.notes,
+        ))
+    emit(zoo_table(rows), {"models": [r.record() for r in rows]}, fmt, out)
+
+
