@@ -16,7 +16,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from convcost.api import analyze
+    from convcost.oracles import crosscheck
+    from convcost.report import breakdown, plots
     from convcost.report.analysis import Analysis
+    from convcost.report.summary import Summary, summary
 
 
 def __getattr__(name: str) -> Any:
@@ -25,10 +28,22 @@ def __getattr__(name: str) -> Any:
         from convcost.api import analyze
 
         return analyze
+    if name == "crosscheck":  # the function; its package is convcost.oracles (not shadowed)
+        from convcost.oracles import crosscheck
+
+        return crosscheck
     if name == "Analysis":
         from convcost.report.analysis import Analysis
 
         return Analysis
+    if name in ("summary", "Summary"):
+        from convcost.report import summary as _summary
+
+        return getattr(_summary, name)
+    if name in ("plots", "breakdown"):  # figures + zoo points; per-layer report data
+        import importlib
+
+        return importlib.import_module(f"convcost.report.{name}")
     raise AttributeError(f"module 'convcost' has no attribute {name!r}")
 
 
@@ -41,6 +56,11 @@ __all__ = [
     "InvalidArgumentError",
     "ModelSpecError",
     "OpCost",
+    "Summary",
     "__version__",
     "analyze",
+    "breakdown",
+    "crosscheck",
+    "plots",
+    "summary",
 ]

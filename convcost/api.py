@@ -114,6 +114,7 @@ def analyze(
         device=device,
         evaluation=evaluation,
         outputs=tuple(rec.outputs),
+        module_calls=tuple(rec.calls),
     )
 
 

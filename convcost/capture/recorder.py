@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -27,6 +27,19 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from convcost.engine import REGISTRY, Counted
 from convcost.errors import CaptureError, ConvcostError
 from convcost.graph import Node, TensorInfo
+
+
+class ModuleCall(NamedTuple):
+    """One call of one module: its scope, which call it was, and the shapes of the tensors it
+    took and returned (in the order a walk of nested tuples, lists and dicts meets them)."""
+
+    scope: str  # "" = the root module
+    module: str  # class name
+    call: int  # 1 for the module's first call, 2 for its second, ...
+    inputs: tuple[tuple[int, ...], ...]
+    outputs: tuple[tuple[int, ...], ...]
+    itemsizes: tuple[int, ...]  # bytes per element of each output
+    finished: int  # rank in the order calls returned (post-order)
 
 
 @dataclass
@@ -38,6 +51,7 @@ class Recording:
     modules: dict[str, str]  # scope -> class name, in first-call order
     outputs: list[tuple[int, ...]] = field(default_factory=list)
     counted: dict[int, Counted] = field(default_factory=dict)  # answers computed during capture
+    calls: list[ModuleCall] = field(default_factory=list)  # every module call, in call order
 
 
 @dataclass
@@ -47,6 +61,7 @@ class _Frame:
     call: int
     module: nn.Module | None = None
     inputs: Any = None  # the call's (args, kwargs): shapes are read only for an error message
+    slot: int = -1  # this call's index in _Recorder.calls
 
     @property
     def in_shapes(self) -> list[tuple[int, ...]]:
@@ -76,6 +91,7 @@ class _Recorder(TorchDispatchMode):
         self.stack: list[_Frame] = []
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
         self.counted: dict[int, Counted] = {}  # node index -> counter answer already computed
+        self.calls: list[ModuleCall | None] = []  # filled in by the scope hooks
 
     def _info(self, t: torch.Tensor) -> TensorInfo:
         owner = self.param_ids.get(id(t))
@@ -201,22 +217,45 @@ def _shapes(values: Any) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in _tensors(values)]
 
 
+def _call_record(frame: _Frame, args: Any, kwargs: Any, out: Any, finished: int) -> ModuleCall:
+    # fast path for the usual one-tensor-in, one-tensor-out call (this runs once per module
+    # call, inside the benchmarked capture)
+    if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
+        ins: tuple[tuple[int, ...], ...] = (tuple(args[0].shape),)
+    else:
+        ins = tuple(tuple(t.shape) for t in _tensors((args, kwargs)))
+    if isinstance(out, torch.Tensor):
+        outs: tuple[tuple[int, ...], ...] = (tuple(out.shape),)
+        sizes: tuple[int, ...] = (out.element_size(),)
+    else:
+        found = _tensors(out)
+        outs = tuple(tuple(t.shape) for t in found)
+        sizes = tuple(t.element_size() for t in found)
+    return ModuleCall(frame.name, frame.cls, frame.call, ins, outs, sizes, finished)
+
+
 @contextmanager
 def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> Iterator[None]:
     calls: dict[str, int] = {}
+    done = [0]  # calls returned so far
     handles = []
 
     def pre(name: str, cls: str) -> Any:
         def hook(m: nn.Module, args: Any, kwargs: Any) -> None:
             calls[name] = calls.get(name, 0) + 1
             modules.setdefault(name, cls)
-            rec.stack.append(_Frame(name, cls, calls[name], m, (args, kwargs)))
+            # the call's place is taken now, so calls keep pre-order (parents before children)
+            rec.calls.append(None)
+            rec.stack.append(_Frame(name, cls, calls[name], m, (args, kwargs),
+                                    len(rec.calls) - 1))
         return hook
 
     def post(name: str) -> Any:
-        def hook(_m: nn.Module, _args: Any, _kwargs: Any, _out: Any) -> None:
+        def hook(_m: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
             if rec.stack and rec.stack[-1].name == name:
-                rec.stack.pop()
+                frame = rec.stack.pop()
+                rec.calls[frame.slot] = _call_record(frame, args, kwargs, out, done[0])
+                done[0] += 1
         return hook
 
     try:
@@ -316,7 +355,8 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                     out = torch.func.functional_call(model, swap, args, kwargs, strict=False)
         except Exception as exc:
             raise _explain(exc, rec, model, device) from exc
-    return Recording(rec.nodes, params, modules, _shapes(out), rec.counted)
+    calls = [c for c in rec.calls if c is not None]
+    return Recording(rec.nodes, params, modules, _shapes(out), rec.counted, calls)
 
 
 _TOO_SMALL = re.compile(
@@ -351,4 +391,4 @@ def _explain(exc: Exception, rec: _Recorder, model: nn.Module, device: str) -> C
     return CaptureError(f"{where} rejected its input{got}: {msg}")
 
 
-__all__ = ["Recording", "gc_paused", "record"]
+__all__ = ["ModuleCall", "Recording", "gc_paused", "record"]

@@ -23,7 +23,7 @@ from convcost.cli._app import (
 )
 
 # one module per command family; each registers its commands on ``app`` when imported
-COMMAND_MODULES = ("models",)
+COMMAND_MODULES = ("models", "summary", "check", "guidelines", "visual", "latency")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"convcost.cli.{_name}")
 

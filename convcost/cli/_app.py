@@ -129,6 +129,9 @@ def write_text(text: str, out: Path | None) -> None:
         raise
 
 
+_NATURAL_WIDTH = 4000  # wider than any table: rich then uses its natural width
+
+
 def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
     """Render ``table`` (a report Table) or ``payload`` (JSON-able) in ``fmt``."""
     from convcost.report import tables
@@ -142,14 +145,16 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
     elif out is not None:
         from rich.console import Console
 
-        buf = Console(record=True, width=140, file=open(os.devnull, "w"))  # noqa: SIM115
+        # a file has no width to respect: render at the table's natural width
+        buf = Console(record=True, width=_NATURAL_WIDTH,
+                      file=open(os.devnull, "w"))  # noqa: SIM115
         tables.print_rich(table, buf)
         write_text(buf.export_text(), out)
     else:
         from rich.console import Console
 
-        # piped: no terminal width to respect, so never truncate a column
-        console = Console() if sys.stdout.isatty() else Console(width=240)
+        # piped: no terminal width to respect, so never truncate or drop a column
+        console = Console() if sys.stdout.isatty() else Console(width=_NATURAL_WIDTH)
         tables.print_rich(table, console)
 
 

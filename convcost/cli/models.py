@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -92,6 +93,21 @@ def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | Non
     return (found.top1, found.source) if found else (None, None)
 
 
+def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtype: str,
+                   device: str) -> list[Any]:
+    """One :class:`~convcost.report.compare.Compared` per model and input, with its published
+    top-1 when the zoo has it (``compare`` and ``report``)."""
+    from convcost.report.compare import Compared
+
+    items = []
+    for spec in models:
+        for size in (inputs or [None]):  # type: ignore[list-item]
+            a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
+            top1, source = _published_top1(spec, a.input[-1])
+            items.append(Compared(a, top1, source))
+    return items
+
+
 @app.command()
 def compare(
     models: Annotated[list[str], typer.Argument(help="Two or more model specs.")],
@@ -103,23 +119,30 @@ def compare(
     device: DeviceOpt = "meta",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also save a grouped bar chart of the compared figures (.png/.svg).")]
+    = None,
 ) -> None:
     """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1."""
     from convcost.errors import InvalidArgumentError
-    from convcost.report.compare import Compared, compare_table
+    from convcost.report.compare import compare_table, sort_items
 
     if sort not in (None, "params", "madds", "flops", "mem_bytes", "top1"):
         raise InvalidArgumentError(f"--sort must be params, madds, flops, mem_bytes or top1, "
                                    f"got {sort!r}")
-    items = []
-    for spec in models:
-        for size in (input or [None]):  # type: ignore[list-item]
-            a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
-            top1, source = _published_top1(spec, a.input[-1])
-            items.append(Compared(a, top1, source))
+    if plot is not None:
+        from convcost.cli.visual import check_image_path
+
+        check_image_path(plot)  # before any work
+    items = compared_items(models, input, batch, dtype, device)
     table = compare_table(items, sort)
     payload = {"models": [c.record() for c in items]}
     emit(table, payload, fmt, out)
+    if plot is not None:
+        from convcost.cli.visual import save_atomic
+        from convcost.report.plots import compare_bars
+
+        save_atomic(compare_bars([c.analysis for c in sort_items(items, sort)]), plot)
 
 
 @app.command()

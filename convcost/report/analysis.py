@@ -16,6 +16,8 @@ from convcost.formulas import COST_FIELDS, Cost, numel
 if TYPE_CHECKING:
     import pandas as pd
 
+    from convcost.capture import ModuleCall
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -27,6 +29,7 @@ class Analysis:
     device: str
     evaluation: Evaluation
     outputs: tuple[tuple[int, ...], ...] = ()
+    module_calls: tuple[ModuleCall, ...] = ()  # every module call in call order, with shapes
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -45,6 +48,14 @@ class Analysis:
     @property
     def input(self) -> tuple[int, ...]:
         return self.inputs[0] if self.inputs else ()
+
+    @property
+    def module_outputs(self) -> dict[str, list[tuple[tuple[int, ...], ...]]]:
+        """Scope -> the output shapes of each of its calls (every tensor it returned)."""
+        out: dict[str, list[tuple[tuple[int, ...], ...]]] = {}
+        for c in self.module_calls:
+            out.setdefault(c.scope, []).append(c.outputs)
+        return out
 
     def by_op(self) -> dict[str, Cost]:
         return by_op(self.rows)

@@ -55,13 +55,19 @@ def _rel(value: int, base: int, noun: str) -> str:
     return f"{1 / r:.1f}× fewer {noun}" if r < 1 else f"{r:.1f}× more {noun}"
 
 
-def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
-    """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending)."""
+def sort_items(items: Sequence[Compared], sort: str | None = None) -> list[Compared]:
+    """``items`` sorted by a cost field (ascending) or ``top1`` (descending); None keeps them."""
     rows = list(items)
     if sort == "top1":
         rows.sort(key=lambda c: -(c.top1 or 0.0))
     elif sort:
         rows.sort(key=lambda c: getattr(c.analysis.totals, sort))
+    return rows
+
+
+def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
+    """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending)."""
+    rows = sort_items(items, sort)
     base = rows[0].analysis.totals if rows else None
     table = Table(
         title="",
@@ -132,4 +138,4 @@ def explain(items: Sequence[Compared]) -> list[str]:
     return notes
 
 
-__all__ = ["Compared", "compare_table", "explain"]
+__all__ = ["Compared", "compare_table", "explain", "sort_items"]

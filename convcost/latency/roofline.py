@@ -1,0 +1,141 @@
+"""Predict latency from convcost's per-op costs with a calibrated roofline.
+
+Each costed op (a :class:`~convcost.engine.Row`) takes
+
+    time = max(work / peak, mem_bytes / bandwidth) + overhead
+
+where ``work`` and ``peak`` depend on the op's class, each a rate measured by one network of
+:mod:`~convcost.latency.calibrate` (none is fitted to the zoo):
+
+- ``dense``: k×k conv (standard or grouped), work = multiply-adds;
+- ``pointwise``: 1×1 conv, linear, matmul (a GEMM), work = multiply-adds;
+- ``depthwise``: depthwise conv, work = multiply-adds;
+- ``pool``: max/avg pooling windows, work = convcost's ``flops`` (one per comparison or add);
+- ``memory``: every other op (norm, activation, add, cat, copy, mean, ...), no compute roof.
+
+The bandwidth is the cache bandwidth when the op's bytes fit in the last-level cache and the
+streaming (DRAM) bandwidth when they do not. The overhead is a tiny conv's time for the conv
+classes and a tiny elementwise op's time for the others. A model's prediction is the sum over
+its ops: eager PyTorch runs them one after another without fusion, which is what convcost's
+``mem_bytes`` assumes too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from convcost.engine import Row
+from convcost.latency.calibrate import Calibration
+
+OP_CLASSES = ("dense", "pointwise", "depthwise", "pool", "memory")
+POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+                      "avg_pool3d"})
+
+
+def op_class(row: Row) -> str:
+    """``dense``, ``pointwise``, ``depthwise``, ``pool`` or ``memory`` (see the module doc)."""
+    if row.conv_kind == "depthwise":
+        return "depthwise"
+    if row.conv_kind == "pointwise":
+        return "pointwise"
+    if row.conv_kind is not None:
+        return "dense"
+    if row.cost.madds > 0:
+        return "pointwise"
+    if row.op in POOL_OPS:
+        return "pool"
+    return "memory"
+
+
+@dataclass(frozen=True)
+class OpEstimate:
+    """The roofline's answer for one op (seconds)."""
+
+    row: Row
+    op_class: str
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.compute_s, self.memory_s) + self.overhead_s
+
+    @property
+    def bound(self) -> str:
+        """``compute`` or ``memory``: which roof the op sits under."""
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+
+@dataclass(frozen=True)
+class LatencyPrediction:
+    """Per-op roofline estimates of one model and their sum."""
+
+    ops: tuple[OpEstimate, ...]
+
+    @property
+    def seconds(self) -> float:
+        return sum(op.seconds for op in self.ops)
+
+    @property
+    def ms(self) -> float:
+        return self.seconds * 1000.0
+
+    def by_class(self) -> dict[str, float]:
+        """Seconds per op class (``dense``, ``depthwise``, ``memory``)."""
+        out = dict.fromkeys(OP_CLASSES, 0.0)
+        for op in self.ops:
+            out[op.op_class] += op.seconds
+        return out
+
+    def by_module(self) -> dict[str, float]:
+        """Seconds per module scope (the rows' ``name``), in first-seen order."""
+        out: dict[str, float] = {}
+        for op in self.ops:
+            out[op.row.name] = out.get(op.row.name, 0.0) + op.seconds
+        return out
+
+
+def estimate_op(row: Row, cal: Calibration) -> OpEstimate:
+    """The roofline estimate of one op."""
+    kind = op_class(row)
+    nbytes = row.cost.mem_bytes
+    bandwidth = (cal.bandwidth_bytes_per_s if nbytes <= cal.cache_bytes
+                 else cal.stream_bytes_per_s)
+    memory_s = nbytes / bandwidth
+    if kind == "memory":
+        return OpEstimate(row, kind, 0.0, memory_s, cal.op_overhead_s)
+    if kind == "pool":
+        return OpEstimate(row, kind, row.cost.flops / cal.pool_flops_per_s, memory_s,
+                          cal.op_overhead_s)
+    peak = {"dense": cal.peak_dense_madds_per_s, "pointwise": cal.peak_pointwise_madds_per_s,
+            "depthwise": cal.peak_depthwise_madds_per_s}[kind]
+    return OpEstimate(row, kind, row.cost.madds / peak, memory_s, cal.conv_overhead_s)
+
+
+def predict_rows(rows: Iterable[Row], cal: Calibration) -> LatencyPrediction:
+    """Roofline estimate of every op in ``rows``."""
+    return LatencyPrediction(tuple(estimate_op(r, cal) for r in rows))
+
+
+def predict_latency(analysis: object, cal: Calibration) -> LatencyPrediction:
+    """Roofline estimate of an :class:`~convcost.report.analysis.Analysis` (its ``rows``)."""
+    rows = getattr(analysis, "rows", None)
+    if rows is None:
+        from convcost.errors import InvalidArgumentError
+
+        raise InvalidArgumentError("predict_latency needs a convcost.analyze(...) result")
+    return predict_rows(rows, cal)
+
+
+__all__ = [
+    "OP_CLASSES",
+    "POOL_OPS",
+    "LatencyPrediction",
+    "OpEstimate",
+    "estimate_op",
+    "op_class",
+    "predict_latency",
+    "predict_rows",
+]

@@ -1,0 +1,406 @@
+"""Per-layer breakdown reports: the data (DataFrames), Markdown, self-contained HTML, and an
+atomic writer for a report folder (``convcost report MODEL --out reports/NAME/``).
+
+Arithmetic intensity here is **multiply-adds per byte of memory access** (``madds /
+mem_bytes``, no fusion, at the analysed dtype) — the unit of the papers' costs; FLOPs per byte
+would be about twice that for conv and linear ops.
+
+The *cost by layer type* table follows the MobileNet paper's Table 2 ("resource per layer
+type"): convs are named by kind and kernel (``Conv 1×1``, ``Conv DW 3×3``, ``Conv 3×3``), the
+linear layer is ``Fully connected``. Its parameter share is given two ways: of all parameters
+(BatchNorm and biases included, as :attr:`Analysis.totals` counts them) and of the conv/linear
+*weights* only, which is how the paper counts (its shares reproduce only that way: for
+MobileNet V1, 3,139,584 1×1 weights / 4,209,088 weights = 74.59 %, vs 74.19 % of all
+4,231,976 parameters).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convcost.errors import InvalidArgumentError
+from convcost.formulas import numel
+from convcost.report.tables import Table, to_markdown
+from convcost.report.units import megabytes, si
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from convcost.engine import Row
+    from convcost.report.analysis import Analysis
+    from convcost.report.compare import Compared
+
+PLOT_NAMES = ("per_layer", "cumulative", "roofline")
+PLOT_TITLES = {
+    "per_layer": "Multiply-adds and memory access per op",
+    "cumulative": "Cumulative cost along the network",
+    "roofline": "Arithmetic intensity per op (roofline-style)",
+}
+
+
+# --- classification ----------------------------------------------------------------------------
+
+def _positions(row: Row, channel_axis: int) -> int:
+    """Output positions per output channel (N·H·W for a conv, N for a linear layer)."""
+    out = row.out_shape
+    return numel(out) // out[channel_axis] if out and out[channel_axis] else 0
+
+
+def weights(row: Row) -> int:
+    """The conv / linear weights of an op, bias excluded (0 for other ops).
+
+    Every output element of a conv or linear layer does one multiply-add per weight that
+    reaches it, so ``weights = madds / output positions per channel`` (conv: madds =
+    N·H·W·Cout·(Cin/g)·k², weights = Cout·(Cin/g)·k²). Transposed convs are not in this rule
+    and fall back to their parameter count.
+    """
+    if row.op == "linear":
+        pos = _positions(row, -1)
+        return row.cost.madds // pos if pos else 0
+    if row.conv_kind and "transpose" not in row.op:
+        pos = _positions(row, 1)
+        return row.cost.madds // pos if pos else 0
+    return row.cost.params if row.conv_kind else 0
+
+
+def layer_type(row: Row) -> str:
+    """The paper-style layer type: ``Conv 1×1``, ``Conv DW 3×3``, ``Conv 3×3``, ``Conv
+    grouped``, ``Fully connected``; other ops keep their op label (``batch_norm``, ``add``)."""
+    if row.op == "linear":
+        return "Fully connected"
+    if not row.conv_kind:
+        return row.op
+    kind = row.conv_kind
+    if kind == "pointwise":
+        return "Conv 1×1"
+    if kind == "grouped" or "transpose" in row.op:
+        return f"Conv {kind}" + (" (transposed)" if "transpose" in row.op else "")
+    out_c = row.out_shape[1]
+    in_c = row.in_shapes[0][1] if row.in_shapes and len(row.in_shapes[0]) > 1 else 0
+    per_out = weights(row) // out_c if out_c else 0  # (Cin/g)·taps
+    taps = per_out if kind == "depthwise" else (per_out // in_c if in_c else 0)
+    k = math.isqrt(taps)
+    size = f"{k}×{k}" if k * k == taps and row.op == "conv2d" else f"{taps}-tap"
+    return f"Conv DW {size}" if kind == "depthwise" else f"Conv {size}"
+
+
+# --- data --------------------------------------------------------------------------------------
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def layer_frame(a: Analysis) -> pd.DataFrame:
+    """One row per op: identity, shapes, costs, arithmetic intensity (madds per byte),
+    share of the total multiply-adds and memory access, cumulative share of multiply-adds."""
+    import pandas as pd
+
+    t = a.totals
+    records = []
+    cum = 0
+    for r in a.rows:
+        c = r.cost
+        cum += c.madds
+        records.append({
+            "index": r.index, "name": r.name, "module": r.module, "op": r.op,
+            "conv_kind": r.conv_kind or "", "layer_type": layer_type(r),
+            "in_shapes": " ".join("×".join(map(str, s)) for s in r.in_shapes),
+            "out_shape": "×".join(map(str, r.out_shape)),
+            "params": c.params, "weights": weights(r), "madds": c.madds, "flops": c.flops,
+            "mem_bytes": c.mem_bytes,
+            "intensity": c.madds / c.mem_bytes if c.mem_bytes else 0.0,
+            "madds_pct": _pct(c.madds, t.madds), "cum_madds_pct": _pct(cum, t.madds),
+            "mem_pct": _pct(c.mem_bytes, t.mem_bytes),
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def layer_type_frame(a: Analysis) -> pd.DataFrame:
+    """Cost by layer type (MobileNet paper Table 2 style), most multiply-adds first."""
+    import pandas as pd
+
+    t = a.totals
+    groups: dict[str, dict[str, Any]] = {}
+    for r in a.rows:
+        g = groups.setdefault(layer_type(r), {"ops": 0, "params": 0, "weights": 0, "madds": 0,
+                                              "mem_bytes": 0})
+        g["ops"] += 1
+        g["params"] += r.cost.params
+        g["weights"] += weights(r)
+        g["madds"] += r.cost.madds
+        g["mem_bytes"] += r.cost.mem_bytes
+    total_weights = sum(g["weights"] for g in groups.values())
+    records = [
+        {"layer_type": name, **g, "madds_pct": _pct(g["madds"], t.madds),
+         "params_pct": _pct(g["params"], t.params),
+         "weights_pct": _pct(g["weights"], total_weights),
+         "mem_pct": _pct(g["mem_bytes"], t.mem_bytes),
+         "intensity": g["madds"] / g["mem_bytes"] if g["mem_bytes"] else 0.0}
+        for name, g in groups.items()
+    ]
+    records.sort(key=lambda d: (-d["madds"], -d["mem_bytes"], d["layer_type"]))
+    return pd.DataFrame.from_records(records)
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+def _shape_text(text: str) -> str:
+    return text.replace(" ", ", ")
+
+
+def layer_table(a: Analysis) -> Table:
+    """The per-layer table of the report."""
+    df = layer_frame(a)
+    table = Table(
+        title="",
+        columns=("#", "layer", "op", "input", "output", "params", "mult-adds", "memory",
+                 "madds/B", "% mult-adds", "cum. %", "% memory"),
+        right_align=frozenset({0, 5, 6, 7, 8, 9, 10, 11}),
+    )
+    for rec in df.to_dict("records"):
+        op = f"{rec['op']} {rec['conv_kind']}".strip()
+        table.add([str(rec["index"]), rec["name"] or "(root)", op, _shape_text(rec["in_shapes"]),
+                   rec["out_shape"], si(rec["params"]), si(rec["madds"]),
+                   megabytes(rec["mem_bytes"], 3),
+                   f"{rec['intensity']:.2f}" if rec["madds"] else "—",
+                   f"{rec['madds_pct']:.2f}%", f"{rec['cum_madds_pct']:.1f}%",
+                   f"{rec['mem_pct']:.2f}%"])
+    t = a.totals
+    table.add(["", "total", "", "", "", si(t.params), si(t.madds), megabytes(t.mem_bytes, 3),
+               f"{t.madds / t.mem_bytes:.2f}" if t.mem_bytes else "—", "100.00%", "", "100.00%"])
+    return table
+
+
+def layer_type_table(a: Analysis) -> Table:
+    """The cost-by-layer-type table of the report."""
+    df = layer_type_frame(a)
+    table = Table(
+        title="",
+        columns=("layer type", "ops", "mult-adds", "% mult-adds", "params", "% params",
+                 "% weights", "memory", "% memory", "madds/B"),
+        right_align=frozenset(range(1, 10)),
+    )
+    for rec in df.to_dict("records"):
+        table.add([rec["layer_type"], str(rec["ops"]), si(rec["madds"]),
+                   f"{rec['madds_pct']:.2f}%", si(rec["params"]), f"{rec['params_pct']:.2f}%",
+                   f"{rec['weights_pct']:.2f}%" if rec["weights"] else "—",
+                   megabytes(rec["mem_bytes"], 2), f"{rec['mem_pct']:.2f}%",
+                   f"{rec['intensity']:.2f}" if rec["madds"] else "—"])
+    table.notes.append(
+        "% params: of all parameters (BatchNorm and biases included); % weights: of the "
+        "conv/linear weights only, biases excluded — the MobileNet paper's Table 2 convention.")
+    return table
+
+
+def findings(a: Analysis) -> list[str]:
+    """Plain-language lines: where the multiply-adds sit vs where the bytes move."""
+    df = layer_type_frame(a)
+    lines = []
+    convs = df[df["madds"] > 0]
+    for rec in convs.head(3).to_dict("records"):
+        ops = f"{rec['ops']} op{'s' if rec['ops'] > 1 else ''}"
+        lines.append(f"{rec['layer_type']} ({ops}): {rec['madds_pct']:.1f}% of the "
+                     f"multiply-adds, {rec['mem_pct']:.1f}% of the memory access, "
+                     f"{rec['intensity']:.2f} multiply-adds per byte")
+    free = df[df["madds"] == 0]
+    if len(free):
+        lines.append(f"ops without multiply-adds ({', '.join(free['layer_type'].head(6))}): "
+                     f"{free['mem_pct'].sum():.1f}% of the memory access")
+    return lines
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "model"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One model of a report: its analysis, published top-1 and the plots' file names."""
+
+    item: Compared
+    slug: str
+
+    @property
+    def analysis(self) -> Analysis:
+        return self.item.analysis
+
+    def image(self, plot: str) -> str:
+        return f"{self.slug}_{plot}.png"
+
+
+def sections(items: Sequence[Compared]) -> list[Section]:
+    """One section per model, with file-name slugs unique within the report."""
+    several_inputs = len({c.analysis.input for c in items}) > 1
+    out, seen = [], set()
+    for c in items:
+        a = c.analysis
+        slug = _slug(a.model + (f"_{a.input[-1]}" if several_inputs else ""))
+        base, k = slug, 2
+        while slug in seen:
+            slug, k = f"{base}_{k}", k + 1
+        seen.add(slug)
+        out.append(Section(c, slug))
+    return out
+
+
+def _header_lines(s: Section) -> list[tuple[str, str]]:
+    a, t = s.analysis, s.analysis.totals
+    top1 = (f"{s.item.top1:.1f}% ({s.item.top1_source})" if s.item.top1 is not None
+            else "not in the zoo's published table")
+    return [
+        ("input", f"{'×'.join(map(str, a.input))} ({a.dtype})"),
+        ("parameters", f"{si(t.params)} ({t.params:,})"),
+        ("multiply-adds", f"{si(t.madds)} ({t.madds:,})"),
+        ("FLOPs", f"{si(t.flops)} ({t.flops:,})"),
+        ("memory access", f"{megabytes(t.mem_bytes)} ({t.mem_bytes:,} bytes: "
+                          f"{t.mem_read_bytes:,} read, {t.mem_write_bytes:,} written)"),
+        ("peak activation (lower bound)", megabytes(a.peak_activation_bytes())),
+        ("arithmetic intensity", f"{t.madds / t.mem_bytes:.2f} multiply-adds per byte"
+         if t.mem_bytes else "—"),
+        ("published top-1", top1),
+    ]
+
+
+def _intro(title: str) -> str:
+    from convcost import __version__
+
+    return (f"Generated by convcost {__version__} (`convcost report`), analytically on the meta "
+            "device: no weights, no timing. Memory access counts every op's reads and writes "
+            "without fusion; arithmetic intensity is multiply-adds per byte.")
+
+
+def render_markdown(secs: Sequence[Section], title: str) -> str:
+    """The report as Markdown; images are referenced by file name (beside report.md)."""
+    out = [f"# {title}", "", _intro(title), ""]
+    for s in secs:
+        a = s.analysis
+        out += [f"## {a.model}", ""]
+        out += [f"- **{k}**: {v}" for k, v in _header_lines(s)]
+        out += ["", "### Cost by layer type", "", to_markdown(layer_type_table(a)).rstrip(), ""]
+        out += [f"- {line}" for line in findings(a)]
+        out += ["", "### Plots", ""]
+        for p in PLOT_NAMES:
+            out += [f"![{PLOT_TITLES[p]}]({s.image(p)})", ""]
+        out += ["### Per-layer table", "", to_markdown(layer_table(a)).rstrip(), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;font-size:12px;margin:0.5em 0}
+th,td{border-bottom:1px solid #ddd;padding:2px 8px;white-space:nowrap}
+th{background:#f4f4f4;position:sticky;top:0}
+td.r{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;height:auto;display:block;margin:0.5em 0 1.5em}
+.scroll{max-height:40em;overflow:auto;border:1px solid #eee}
+code{background:#f4f4f4;padding:0 3px}
+""".strip()
+
+
+def table_html(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    body = []
+    for row in table.rows:
+        cells = "".join(f"<td{' class=r' if i in table.right_align else ''}>"
+                        f"{html.escape(str(v))}</td>" for i, v in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in table.notes)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
+
+
+def render_html(secs: Sequence[Section], title: str, images: dict[str, bytes]) -> str:
+    """The report as one self-contained HTML page (PNG images embedded as base64)."""
+    out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+           f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_intro(title))}</p>"]
+    for s in secs:
+        a = s.analysis
+        out.append(f"<h2 id='{html.escape(s.slug)}'>{html.escape(a.model)}</h2><ul>")
+        out += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in
+                _header_lines(s)]
+        out.append("</ul><h3>Cost by layer type</h3>")
+        out.append(table_html(layer_type_table(a)))
+        out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in findings(a)) + "</ul>")
+        out.append("<h3>Plots</h3>")
+        for p in PLOT_NAMES:
+            data = base64.b64encode(images[s.image(p)]).decode("ascii")
+            out.append(f"<img alt='{html.escape(PLOT_TITLES[p])}' "
+                       f"src='data:image/png;base64,{data}'>")
+        out.append("<h3>Per-layer table</h3><div class='scroll'>")
+        out.append(table_html(layer_table(a)) + "</div>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def render_images(secs: Sequence[Section], dpi: int = 100) -> dict[str, bytes]:
+    """PNG bytes of every section's plots, by file name."""
+    from convcost.report import plots
+
+    images = {}
+    for s in secs:
+        for p in PLOT_NAMES:
+            images[s.image(p)] = plots.figure_png(plots.PLOTS[p](s.analysis), dpi=dpi)
+    return images
+
+
+def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = False,
+                 title: str | None = None, dpi: int = 100) -> list[Path]:
+    """Write ``report.md``, ``report.html`` and the PNGs into the folder ``out``.
+
+    Atomic: everything is written into a temporary folder beside ``out`` and renamed into
+    place at the end, so an interrupted run leaves no half-written report. An existing ``out``
+    is replaced only with ``force=True`` (else :class:`InvalidArgumentError`). Returns the
+    written files.
+    """
+    if not items:
+        raise InvalidArgumentError("a report needs at least one model")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidArgumentError(f"--out {out} is a file; give a folder for the report")
+    if out.exists() and not force:
+        raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InvalidArgumentError(f"--out: folder {parent} does not exist; create it first")
+    secs = sections(items)
+    title = title or "convcost report: " + ", ".join(s.analysis.model for s in secs)
+    images = render_images(secs, dpi)
+    files = {"report.md": render_markdown(secs, title).encode("utf-8"),
+             "report.html": render_html(secs, title, images).encode("utf-8"), **images}
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
+    old: Path | None = None
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.old-"))
+            os.replace(out, old / out.name)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():  # put the previous report back
+            os.replace(old / out.name, out)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return [out / name for name in files]
+
+
+__all__ = ["PLOT_NAMES", "Section", "findings", "layer_frame", "layer_table", "layer_type",
+           "layer_type_frame", "layer_type_table", "render_html", "render_images",
+           "render_markdown", "sections", "table_html", "weights", "write_report"]

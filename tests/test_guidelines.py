@@ -1,0 +1,304 @@
+"""ShuffleNetV2's guideline audit (engine/guidelines.py) and ``convcost guidelines``.
+
+Hand-made models with hand-derived numbers; zoo sanity; the CLI's JSON and its errors. The
+reproduced Tables 1-4 are tested in tests/test_guidelines_reproduce.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import convcost
+from convcost.cli import app
+from convcost.engine.guidelines import (
+    ConvGeometry,
+    GuidelinesAudit,
+    audit,
+    find_blocks,
+    infer_geometry,
+    ratio_text,
+    row_times,
+)
+from convcost.formulas.memory_access import (
+    grouped_pointwise_mac,
+    pointwise_mac,
+    pointwise_mac_lower_bound,
+)
+from convcost.report.guidelines import audit_tables, conv_geometry
+
+runner = CliRunner()
+
+
+def _audit(model: nn.Module, size: tuple[int, ...], **kw: Any) -> GuidelinesAudit:
+    a = convcost.analyze(model, size)
+    return audit(a.rows, modules=a.evaluation.modules, geometry=conv_geometry(model), **kw)
+
+
+# --- G1 -----------------------------------------------------------------------------------------
+
+
+def test_g1_pointwise_64_to_256_on_56x56() -> None:
+    a = convcost.analyze(nn.Conv2d(64, 256, 1, bias=False), (1, 64, 56, 56))
+    (r,) = audit(a.rows).g1
+    # MAC = 56·56·(64+256) + 64·256 = 1,003,520 + 16,384 = 1,019,904 elements
+    assert r.mac == 1_019_904 == pointwise_mac(56, 56, 64, 256)
+    # B = 3136·64·256 = 51,380,224; bound = 2·sqrt(3136·B) + B/3136 = 2·3136·128 + 16,384
+    assert r.madds == 51_380_224
+    assert r.bound == pytest.approx(819_200)
+    assert r.bound == pytest.approx(pointwise_mac_lower_bound(56, 56, 51_380_224))
+    # excess = 1,019,904 / 819,200 - 1 = 0.245
+    assert r.excess == pytest.approx(0.245)
+    assert (r.c1, r.c2, r.ratio) == (64, 256, "1:4")
+
+
+def test_g1_equal_widths_sit_on_the_bound() -> None:
+    a = convcost.analyze(nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56))
+    result = audit(a.rows)
+    (r,) = result.g1
+    # 56·56·256 + 128·128 = 819,200 = 2·3136·128 + 16,384: the AM-GM equality case
+    assert r.mac == 819_200
+    assert r.excess == pytest.approx(0.0, abs=1e-12)
+    assert result.verdicts["g1"].startswith("G1: 1 of 1 1×1 convs within 5 %")
+
+
+def test_g1_batch_reads_weights_once() -> None:
+    a = convcost.analyze(nn.Conv2d(64, 256, 1, bias=False), (2, 64, 56, 56))
+    (r,) = audit(a.rows).g1
+    # 2·3136·320 + 16,384 = 2,023,424; bound 2·(2·3136)·128 + 16,384 = 1,622,016
+    assert r.mac == 2_023_424
+    assert r.bound == pytest.approx(1_622_016)
+
+
+def test_ratio_text() -> None:
+    assert ratio_text(64, 256) == "1:4"
+    assert ratio_text(256, 64) == "4:1"
+    assert ratio_text(58, 58) == "1:1"
+    assert ratio_text(24, 58) == "1:2.4"
+
+
+# --- G2 -----------------------------------------------------------------------------------------
+
+
+def test_g2_penalty_of_shufflenet_v1_gconv_by_the_formula() -> None:
+    conv = nn.Conv2d(96, 384, 1, groups=8, bias=False)
+    a = convcost.analyze(conv, (1, 96, 28, 28))
+    (r,) = audit(a.rows, geometry=conv_geometry(conv)).g2
+    # B = 784·96·384/8 = 3,612,672
+    b = 3_612_672
+    assert r.madds == b and r.groups == 8 and r.pointwise
+    # MAC = 784·(96+384) + 96·384/8 = 376,320 + 4,608 = 380,928
+    assert r.mac == 380_928 == grouped_pointwise_mac(28, 28, 96, b, 8)
+    # g=1 at equal B and c1: 784·96 + B/96 + B/784 = 75,264 + 37,632 + 4,608 = 117,504
+    assert r.mac_g1 == 117_504 == grouped_pointwise_mac(28, 28, 96, b, 1)
+    assert r.penalty == pytest.approx(380_928 / 117_504 - 1)  # +224 %
+
+
+def test_g2_geometry_inferred_when_modules_are_not_given() -> None:
+    a = convcost.analyze(nn.Conv2d(96, 384, 1, groups=8, bias=False), (1, 96, 28, 28))
+    assert infer_geometry(a.rows[0]) == ConvGeometry((1, 1), 8)
+    (r,) = audit(a.rows).g2
+    assert r.groups == 8
+    a3 = convcost.analyze(nn.Conv2d(64, 64, 3, padding=1, groups=4, bias=False),
+                          (1, 64, 8, 8))
+    assert infer_geometry(a3.rows[0]) == ConvGeometry((3, 3), 4)
+    dw = convcost.analyze(nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False),
+                          (1, 32, 8, 8))
+    assert infer_geometry(dw.rows[0]) == ConvGeometry((3, 3), 32)
+    assert audit(dw.rows).g2 == ()  # depthwise convs are G4's, not G2's
+
+
+# --- G3 -----------------------------------------------------------------------------------------
+
+
+class TwoBranch(nn.Module):
+    """A 1×1 branch and a 3×3 → 1×1 branch, concatenated."""
+
+    def __init__(self, c: int = 16) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 1, bias=False)
+        self.b = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.c = nn.Conv2d(c, c // 2, 1, bias=False)
+        self.d = nn.Conv2d(c + c // 2, c, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.d(torch.cat([self.a(x), self.c(self.b(x))], 1))
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.block1 = TwoBranch()
+        self.block2 = TwoBranch()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block2(self.block1(self.stem(x)))
+
+
+def test_g3_counts_on_a_two_branch_block() -> None:
+    result = _audit(Net(), (1, 3, 8, 8))
+    g3 = result.g3
+    assert [r.name for r in g3] == ["block1", "block2"]
+    r = g3[0]
+    # on 8×8: a 64·16·16 = 16,384; b 64·16·16·9 = 147,456; c 64·16·8 = 8,192;
+    # d 64·24·16 = 24,576 → 196,608 in all; 10 % = 19,660.8 → a and c are small
+    assert r.madds == 196_608
+    assert (r.ops, r.convs, r.small_convs, r.branches, r.joins) == (5, 4, 2, 2, 1)
+    assert r.module == "TwoBranch"
+    assert "TwoBranch" in result.block_rule
+
+
+def test_g3_block_depth_and_the_no_join_rule() -> None:
+    a = convcost.analyze(Net(), (1, 3, 8, 8))
+    blocks, rule = find_blocks(a.rows, a.evaluation.modules, depth=1)
+    assert blocks == ["stem", "block1", "block2"] and "depth 1" in rule
+    chain = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 1), nn.Conv2d(8, 8, 1)),
+                          nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 1)))
+    b = convcost.analyze(chain, (1, 3, 4, 4))
+    blocks, rule = find_blocks(b.rows, b.evaluation.modules)
+    assert blocks == ["0", "1"] and "no join" in rule
+    g3 = audit(b.rows, modules=b.evaluation.modules).g3
+    assert [(r.ops, r.convs, r.branches, r.joins) for r in g3] == [(2, 2, 1, 0), (3, 2, 1, 0)]
+
+
+# --- G4 -----------------------------------------------------------------------------------------
+
+
+class ConvBnReluAdd(nn.Module):
+    def __init__(self, c: int = 16) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 1, bias=False)
+        self.bn = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.bn(self.conv(x))) + x
+
+
+def test_g4_share_on_conv_bn_relu_add() -> None:
+    result = _audit(ConvBnReluAdd(), (1, 16, 8, 8))
+    # E = 16·8·8 = 1,024 elements, 4 bytes each
+    # conv: read 1,024 + 256 weights, write 1,024 → 2,304 el = 9,216 B
+    # BN (eval): read 1,024 + 4·16 (affine, running stats), write 1,024 → 2,112 el = 8,448 B
+    # relu: 2,048 el = 8,192 B; add: read 2,048, write 1,024 → 12,288 B
+    by_op = {r.op: r for r in result.g4}
+    assert {k: v.mem_bytes for k, v in by_op.items()} == {
+        "conv2d": 9_216, "batch_norm": 8_448, "relu": 8_192, "add": 12_288}
+    # elementwise 28,928 of 38,144 bytes
+    assert result.elementwise_share == pytest.approx(28_928 / 38_144)
+    assert by_op["add"].share == pytest.approx(12_288 / 38_144)
+    folded = _audit(ConvBnReluAdd(), (1, 16, 8, 8), fold_bn=True)
+    # BN folded: 20,480 of 29,696 bytes
+    assert folded.elementwise_share == pytest.approx(20_480 / 29_696)
+
+
+def test_g4_time_share_from_scope_times() -> None:
+    a = convcost.analyze(ConvBnReluAdd(), (1, 16, 8, 8))
+    # the root scope runs the add itself: its 2 ms go to the add; the leaves get theirs
+    times = row_times(a.rows, {"conv": 0.004, "bn": 0.001, "relu": 0.001, "": 0.002})
+    result = audit(a.rows, times_s=times)
+    assert result.g4_time_categories == pytest.approx(
+        {"conv/linear": 0.5, "depthwise": 0.0, "elementwise": 0.5, "data movement": 0.0,
+         "other": 0.0})
+    by_op = {r.op: r.time_share for r in result.g4}
+    assert by_op["add"] == pytest.approx(0.25)
+    assert "50 % of measured time" in result.verdicts["g4"]
+
+
+# --- zoo sanity ---------------------------------------------------------------------------------
+
+
+def _zoo(spec: str) -> GuidelinesAudit:
+    from convcost.zoo import build, parse_spec
+
+    entry, options = parse_spec(spec)
+    model = build(entry, device="meta", **options)
+    return _audit(model, (1, *entry.default_input))
+
+
+def test_zoo_shufflenet_v2_is_near_the_g1_minimum() -> None:
+    r = _zoo("shufflenet_v2")
+    excess = r.g1_total_excess
+    assert excess is not None and excess < 0.03
+    assert r.g2 == ()
+    # its units: 2 branches (split + cat), blocks are ShuffleV2Unit
+    assert {b.branches for b in r.g3} == {2}
+
+
+def test_zoo_resnet50_bottleneck_ratios_have_a_large_g1_excess() -> None:
+    r = _zoo("resnet50")
+    conv3 = next(x for x in r.g1 if x.name == "layer1.0.conv3")
+    # 64 → 256 on 56×56: the hand-derived +24.5 % above
+    assert conv3.ratio == "1:4" and conv3.excess == pytest.approx(0.245)
+    excess = r.g1_total_excess
+    assert excess is not None and excess > 0.10
+    assert len(r.g3) == 16
+
+
+def test_zoo_shufflenet_v1_g8_pays_the_g2_penalty() -> None:
+    r = _zoo("shufflenet_v1:groups=8")
+    g2 = r.g2
+    assert len(g2) == 31 and {x.groups for x in g2} == {8} and all(x.pointwise for x in g2)
+    assert min(x.penalty for x in g2) > 0.1  # every one pays
+    # stage2.1.gconv2 is the 96 → 384, g = 8 conv on 28×28 derived above: +224 %
+    worst = r.worst("g2", 1)[0]
+    assert worst.name == "stage2.1.gconv2"
+    assert worst.penalty == pytest.approx(380_928 / 117_504 - 1)
+
+
+def test_tables_have_the_verdicts() -> None:
+    r = _zoo("mobilenet_v2")
+    tables = audit_tables(r, top=3)
+    assert [len(t.rows) for t in tables] == [3, 0, 3, 3]
+    assert tables[0].notes[0] == r.verdicts["g1"]
+
+
+# --- CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_json_shape() -> None:
+    res = runner.invoke(app, ["guidelines", "shufflenet_v1:groups=8", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["model"] == "shufflenet_v1:groups=8" and data["input"] == [1, 3, 224, 224]
+    assert set(data["verdicts"]) == {"g1", "g2", "g3", "g4"}
+    assert {"convs", "total_excess", "tolerance"} <= set(data["g1"])
+    assert data["g2"]["convs"][0]["groups"] == 8
+    assert {"name", "ops", "convs", "small_convs", "branches"} <= set(data["g3"]["blocks"][0])
+    assert 0 < data["g4"]["elementwise_share"] < 1
+
+
+def test_cli_table_and_md() -> None:
+    res = runner.invoke(app, ["guidelines", "resnet18", "--top", "2", "-f", "md"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("**resnet18: G") == 4 and "G1: " in res.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["guidelines"],
+    ["guidelines", "no_such_model"],
+    ["guidelines", "resnet18", "--top", "0"],
+    ["guidelines", "resnet18", "--reproduce"],
+    ["guidelines", "--reproduce", "--table", "G9"],
+    ["guidelines", "--reproduce", "--widths", "tpu"],
+])
+def test_cli_bad_input_exits_2(args: list[str]) -> None:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+
+
+def test_engine_module_does_not_import_torch() -> None:
+    import subprocess
+
+    code = ("import sys, convcost.engine.guidelines, convcost.report.guidelines; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,271 @@
+"""Figures: content checked through the artists (labels, points, frontier), never by pixels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import convcost
+from convcost.cli import app
+from convcost.errors import InvalidArgumentError
+from convcost.report import plots
+from convcost.report.points import CostPoint, pareto_frontier, with_latency, zoo_points
+from convcost.zoo import build
+
+runner = CliRunner()
+
+
+def _pt(name: str, madds: int, top1: float | None, family: str = "A", **kw: object) -> CostPoint:
+    return CostPoint(model=name, variant="", resolution=224, top1=top1, params=madds // 100,
+                     madds=madds, flops=2 * madds, mem_bytes=madds // 10, family=family,
+                     is_default=True, **kw)  # type: ignore[arg-type]
+
+
+def _artist(ax: object, gid: str) -> object:
+    found = [a for a in ax.get_children() if a.get_gid() == gid]  # type: ignore[attr-defined]
+    assert len(found) == 1, gid
+    return found[0]
+
+
+# --- Pareto frontier ---------------------------------------------------------------------------
+
+def test_pareto_frontier_by_hand() -> None:
+    # (cost, top-1): B is beaten by C (cheaper and better), E ties D's cost with less accuracy,
+    # F is dearer than D and no better -> frontier A, C, D in order of cost
+    xs = [10, 30, 20, 40, 40, 50]
+    ys = [50, 55, 60, 70, 65, 70]
+    assert pareto_frontier(xs, ys) == [0, 2, 3]
+    assert pareto_frontier([], []) == []
+    assert pareto_frontier([5, 5], [1, 1]) == [0]  # exact duplicates: the first one stays
+    with pytest.raises(InvalidArgumentError):
+        pareto_frontier([1], [])
+
+
+points_st = st.lists(st.tuples(st.integers(1, 50), st.integers(0, 50)), min_size=1, max_size=30)
+
+
+@given(points_st)
+def test_pareto_frontier_invariants(pts: list[tuple[int, int]]) -> None:
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    front = pareto_frontier(xs, ys)
+
+    def dominates(j: int, i: int) -> bool:
+        return xs[j] <= xs[i] and ys[j] >= ys[i] and (xs[j], ys[j]) != (xs[i], ys[i])
+
+    for i in front:  # nobody beats a frontier point
+        assert not any(dominates(j, i) for j in range(len(pts)))
+    for i in set(range(len(pts))) - set(front):  # every other point is beaten or a duplicate
+        assert any(dominates(j, i) or (pts[j] == pts[i] and j in front) for j in front)
+    assert [xs[i] for i in front] == sorted(xs[i] for i in front)
+    assert [ys[i] for i in front] == sorted(ys[i] for i in front)
+
+
+# --- accuracy vs cost --------------------------------------------------------------------------
+
+SYNTHETIC = [
+    _pt("alpha", 40_000_000, 60.0), _pt("bravo", 100_000_000, 58.0),
+    _pt("charlie", 150_000_000, 70.0, "B"), _pt("delta", 300_000_000, 69.0, "B"),
+    _pt("echo", 600_000_000, 75.0, "C"), _pt("nodata", 50_000_000, None, "C"),
+]
+
+
+def test_accuracy_vs_cost_content() -> None:
+    fig, front = plots.accuracy_vs_cost(SYNTHETIC, "madds")
+    assert [p.model for p in front] == ["alpha", "charlie", "echo"]
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel().startswith("multiply-adds")
+    assert "top-1" in ax.get_ylabel()
+    # one marker per point with a top-1 (nodata is left out), split by family
+    offsets = [len(c.get_offsets()) for c in ax.collections if str(c.get_gid()).startswith(
+        "family-")]
+    assert offsets == [2, 2, 1]
+    step = _artist(ax, "frontier")
+    assert list(step.get_xdata()[:3]) == [4e7, 1.5e8, 6e8]  # type: ignore[attr-defined]
+    listed = _artist(fig.axes[1], "frontier-list").get_text()  # type: ignore[attr-defined]
+    assert all(name in listed for name in ("1. alpha", "2. charlie", "3. echo"))
+    assert "bravo" not in listed
+    labels = [t for t in ax.texts if str(t.get_gid()).startswith("label-")]
+    assert sorted(t.get_text() for t in labels) == sorted(
+        p.label for p in SYNTHETIC if p.top1 is not None)
+
+
+def test_labels_never_overlap() -> None:
+    # 30 points on a tight diagonal: every drawn label must be clear of every other
+    pts = [_pt(f"model_{i:02d}", 10_000_000 + i * 400_000, 60 + i * 0.2, f"F{i % 4}")
+           for i in range(30)]
+    fig, _ = plots.accuracy_vs_cost(pts, "madds", labels="all")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in ax.texts
+             if str(t.get_gid()).startswith("label-")]
+    assert len(boxes) >= 10
+    for a, b in combinations(boxes, 2):
+        assert not a.overlaps(b)
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+
+
+def test_accuracy_vs_latency_needs_measurements() -> None:
+    with pytest.raises(InvalidArgumentError, match="with_latency"):
+        plots.accuracy_vs_cost(SYNTHETIC, "latency_ms")
+    timed = with_latency(SYNTHETIC, {"alpha": 3.0, "charlie": 2.0, "echo": 9.0})
+    fig, front = plots.accuracy_vs_cost(timed, "latency_ms")
+    # charlie is faster and better than alpha, so alpha drops off the frontier
+    assert [p.model for p in front] == ["charlie", "echo"]
+    assert fig.axes[0].get_xlabel().startswith("measured latency")
+    with pytest.raises(InvalidArgumentError, match="x must be"):
+        plots.accuracy_vs_cost(SYNTHETIC, "speed")
+
+
+def test_zoo_points_mobilenet_v1_params_frontier() -> None:
+    pts = zoo_points(["mobilenet"])  # alias of mobilenet_v1: the 9 published rows
+    assert len(pts) == 9
+    base = next(p for p in pts if p.is_default)
+    assert (base.madds, base.params, base.top1) == (568_740_352, 4_231_976, 70.6)
+    fig, front = plots.accuracy_vs_cost(pts, "params")
+    # the 192/160/128 inputs and α=0.5 @160 share parameters with a better 224 model
+    assert [p.label for p in front] == ["mobilenet_v1 α=0.25", "mobilenet_v1 α=0.5",
+                                        "mobilenet_v1 α=0.75", "mobilenet_v1",
+                                        "mobilenet_v1 separable=false"]
+    assert fig.axes[0].get_xlabel().startswith("parameters")
+
+
+# --- sweeps, ratio surface ---------------------------------------------------------------------
+
+def test_width_resolution_sweep() -> None:
+    fig = plots.width_resolution_sweep("mobilenet_v1", (0.5, 1.0), (160, 224))
+    left = fig.axes[0]
+    curve = _artist(left, "sweep-224")
+    ys = list(curve.get_ydata())  # type: ignore[attr-defined]
+    # α = 1 at 224: the zoo's 568,740,352; α = 0.5: 149,497,088 (published 149M, Table 6)
+    assert ys == [149_497_088, 568_740_352]
+    assert left.get_yscale() == "log"
+    labels = sorted(t.get_text() for t in left.texts)
+    assert labels == ["60.2%", "63.7%", "67.2%", "70.6%"]  # Tables 6 and 7 of the paper
+    with pytest.raises(InvalidArgumentError, match="width_mult"):
+        plots.width_resolution_sweep("resnet18", (1.0,), (224,))
+
+
+def test_separable_ratio_surface_matches_closed_form() -> None:
+    fig = plots.separable_ratio_surface(channels=(16, 64, 256), kernels=(1, 3, 5), size=14,
+                                        curves=(3,))
+    left, right = fig.axes[:2]  # heat map, curves (then the colour bar)
+    grid = _artist(left, "surface").get_array()  # type: ignore[attr-defined]
+    assert grid.shape == (3, 3)
+    # Dk=3, N=64: 1/64 + 1/9 = 73/576
+    assert grid[1, 1] == pytest.approx(float(Fraction(1, 64) + Fraction(1, 9)))
+    exact = _artist(right, "exact-3").get_ydata()  # type: ignore[attr-defined]
+    assert list(exact) == pytest.approx([1 / n + 1 / 9 for n in (16, 64, 256)])
+    mem = _artist(right, "mem-3").get_ydata()  # type: ignore[attr-defined]
+    assert all(m > e for m, e in zip(mem, exact, strict=True))  # bytes save less than madds
+
+
+# --- one model ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mobilenet() -> convcost.Analysis:
+    return convcost.analyze(build("mobilenet_v1"), (1, 3, 224, 224), name="mobilenet_v1")
+
+
+def test_per_layer_cumulative_roofline(mobilenet: convcost.Analysis) -> None:
+    a = mobilenet
+    fig = plots.per_layer_cost(a)
+    assert len(fig.axes[0].containers[0]) == len(fig.axes[1].containers[0]) == len(a.rows)
+    cum = plots.cumulative_cost(a)
+    for field in ("madds", "params", "mem_bytes"):
+        ys = _artist(cum.axes[0], f"cum-{field}").get_ydata()  # type: ignore[attr-defined]
+        assert ys[-1] == pytest.approx(100.0)
+    roof = plots.roofline_scatter(a, ridge=10.0)
+    ax = roof.axes[0]
+    dw = _artist(ax, "roof-depthwise").get_offsets()  # type: ignore[attr-defined]
+    pw = _artist(ax, "roof-pointwise").get_offsets()  # type: ignore[attr-defined]
+    assert len(dw) == len(pw) == 13  # MobileNet V1: 13 separable blocks
+    # a 3×3 depthwise conv does 9 madds per output and moves ≥ 8 bytes per output (fp32
+    # read + write): at most 9/8 madds per byte; every pointwise conv has more than 5
+    assert max(dw[:, 0]) <= 9 / 8 < 5 < min(pw[:, 0])
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_compare_bars(mobilenet: convcost.Analysis) -> None:
+    half = convcost.analyze(build("mobilenet_v1:width_mult=0.5"), (1, 3, 224, 224),
+                            name="mobilenet_v1:width_mult=0.5")
+    fig = plots.compare_bars([mobilenet, half])
+    ax = fig.axes[0]
+    first, second = ([p.get_height() for p in bars] for bars in ax.containers)
+    assert first == [1.0, 1.0, 1.0, 1.0]
+    assert second[1] == pytest.approx(149_497_088 / 568_740_352)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "parameters", "multiply-adds", "FLOPs", "memory access"]
+
+
+def test_save_is_deterministic(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
+    for suffix in ("png", "svg"):
+        a = plots.save_figure(plots.cumulative_cost(mobilenet), tmp_path / f"a.{suffix}")
+        b = plots.save_figure(plots.cumulative_cost(mobilenet), tmp_path / f"b.{suffix}")
+        assert a.read_bytes() == b.read_bytes()
+    with pytest.raises(InvalidArgumentError, match=r"\.png or \.svg"):
+        plots.save_figure(plots.cumulative_cost(mobilenet), tmp_path / "c.pdf")
+
+
+def test_no_pyplot_no_gui() -> None:
+    code = ("import sys, convcost\n"
+            "from convcost.report import plots\n"
+            "plots.separable_ratio_surface(channels=(8, 16), kernels=(3,), curves=(3,))\n"
+            "assert 'matplotlib.pyplot' not in sys.modules\n"
+            "import matplotlib; print(matplotlib.get_backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().lower() == "agg"
+
+
+# --- command line ------------------------------------------------------------------------------
+
+def test_cli_plot_kinds(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["plot", "accuracy", "--x", "params", "-m", "mobilenet_v1",
+                            "--out", str(tmp_path / "acc.png")])
+    assert r.exit_code == 0, r.output
+    assert "Pareto frontier (params): mobilenet_v1 α=0.25, mobilenet_v1 α=0.5" in r.output
+    assert (tmp_path / "acc.png").read_bytes()[:4] == b"\x89PNG"
+    r = runner.invoke(app, ["plot", "ratio", "--out", str(tmp_path / "ratio.svg")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ratio.svg").read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["plot", "ratio", "--out", "{t}/x.txt"], ".png or .svg"),
+    (["plot", "ratio", "--out", "{t}/missing/x.png"], "does not exist"),
+    (["plot", "accuracy", "--x", "latency_ms", "--out", "{t}/x.png"], "--latency"),
+    (["plot", "sweep", "-m", "resnet18", "--out", "{t}/x.png"], "no width_mult"),
+    (["compare", "mobilenet_v1", "--plot", "{t}/x.jpg"], ".png or .svg"),
+])
+def test_cli_plot_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    r = runner.invoke(app, [a.format(t=tmp_path) for a in args])
+    assert r.exit_code == 2
+    assert message in r.output and r.output.count("\n") == 1
+
+
+def test_cli_plot_latency_file(tmp_path: Path) -> None:
+    lat = tmp_path / "lat.json"
+    lat.write_text('{"models": [{"model": "mobilenet_v1", "median_ms": 4.5},'
+                   ' {"model": "mobilenet_v1:width_mult=0.5", "median_ms": 1.5}]}')
+    r = runner.invoke(app, ["plot", "accuracy", "--x", "latency_ms", "-m", "mobilenet_v1",
+                            "--latency", str(lat), "--out", str(tmp_path / "lat.png")])
+    assert r.exit_code == 0, r.output
+    assert "mobilenet_v1 α=0.5, mobilenet_v1" in r.output
+
+
+def test_cli_compare_plot(tmp_path: Path) -> None:
+    out = tmp_path / "cmp.png"
+    r = runner.invoke(app, ["compare", "mobilenet_v1", "mobilenet_v1:width_mult=0.5",
+                            "--format", "json", "--plot", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,189 @@
+"""Per-layer breakdown: the MobileNet paper's Table 2, the report files, atomic writing."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import convcost
+from convcost.cli import app
+from convcost.errors import InvalidArgumentError
+from convcost.report import breakdown
+from convcost.report.compare import Compared
+from convcost.zoo import build
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def mobilenet() -> convcost.Analysis:
+    return convcost.analyze(build("mobilenet_v1"), (1, 3, 224, 224), name="mobilenet_v1")
+
+
+def test_mobilenet_table2_resource_per_layer_type(mobilenet: convcost.Analysis) -> None:
+    """Howard et al. 2017 (arXiv:1704.04861) Table 2, "Resource per layer type", printed to
+    two decimals: Conv 1×1 94.86 % mult-adds / 74.59 % params, Conv DW 3×3 3.06 / 1.06,
+    Conv 3×3 1.19 / 0.02, Fully connected 0.18 / 24.33.
+
+    Derivation from the zoo model (224×224, α=1): 1×1 convs 539,492,352 of 568,740,352
+    mult-adds = 94.857 %; depthwise 17,385,984 = 3.057 %; FC 1,024,000 = 0.180 %; the 3×3 stem
+    112·112·32·3·9 = 10,838,016 = 1.906 %. The paper's parameter shares are of the conv/FC
+    weights only (no BatchNorm, no biases): 3,139,584 / 44,640 / 864 / 1,024,000 of 4,209,088.
+    """
+    df = breakdown.layer_type_frame(mobilenet).set_index("layer_type")
+    published = {  # layer type: (% mult-adds, % parameters) as printed in Table 2
+        "Conv 1×1": (94.86, 74.59),
+        "Conv DW 3×3": (3.06, 1.06),
+        "Conv 3×3": (1.19, 0.02),
+        "Fully connected": (0.18, 24.33),
+    }
+    for kind, (madds_pct, weights_pct) in published.items():
+        assert round(df.loc[kind, "weights_pct"], 2) == weights_pct, kind
+        if kind != "Conv 3×3":
+            assert round(df.loc[kind, "madds_pct"], 2) == madds_pct, kind
+    # The printed 1.19 % cannot be right: the four rows then sum to 99.29 %. The three others
+    # match to the last digit, so the stem's share is 100 - 94.86 - 3.06 - 0.18 = 1.90 %
+    # (± the 0.015 of three roundings); we compute 1.906 % (a transposed "1.91"?).
+    assert sum(v[0] for v in published.values()) == pytest.approx(99.29)
+    assert df.loc["Conv 3×3", "madds_pct"] == pytest.approx(100 - 94.86 - 3.06 - 0.18,
+                                                            abs=0.015)
+    assert df.loc["Conv 3×3", "madds"] == 112 * 112 * 32 * 3 * 9
+    assert df["madds_pct"].sum() == pytest.approx(100.0)
+    assert df["params"].sum() == mobilenet.totals.params
+
+
+def test_weights_equal_the_real_modules_weights(mobilenet: convcost.Analysis) -> None:
+    model = build("mobilenet_v1", device="cpu")
+    real = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear))
+    assert real == 4_209_088
+    assert sum(breakdown.weights(r) for r in mobilenet.rows) == real
+
+
+class Mixed(nn.Module):
+    """One conv of each labelling case: 5×5 depthwise, 1×7, grouped 1×1, 3×3 with bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=True)
+        self.dw = nn.Conv2d(8, 8, 5, padding=2, groups=8, bias=False)
+        self.row = nn.Conv2d(8, 8, (1, 7), padding=(0, 3), bias=False)
+        self.group = nn.Conv2d(8, 16, 1, groups=4, bias=False)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.group(self.row(self.dw(self.stem(x))))
+        return self.fc(x.mean((2, 3)))
+
+
+def test_layer_types_and_weights_of_each_conv() -> None:
+    a = convcost.analyze(Mixed(), (2, 3, 16, 16))
+    got = {r.name: (breakdown.layer_type(r), breakdown.weights(r)) for r in a.rows
+           if r.conv_kind or r.op == "linear"}
+    assert got == {
+        "stem": ("Conv 3×3", 8 * 3 * 9),  # bias (8) excluded
+        "dw": ("Conv DW 5×5", 8 * 25),
+        "row": ("Conv 7-tap", 8 * 8 * 7),  # 1×7: not square, named by its taps
+        "group": ("Conv grouped", 16 * 2),  # 8/4 inputs per output
+        "fc": ("Fully connected", 16 * 10),
+    }
+
+
+def test_layer_frame(mobilenet: convcost.Analysis) -> None:
+    df = breakdown.layer_frame(mobilenet)
+    assert len(df) == len(mobilenet.rows)
+    assert df["cum_madds_pct"].iloc[-1] == pytest.approx(100.0)
+    assert df["madds_pct"].sum() == pytest.approx(100.0)
+    first = df.iloc[0]  # the stem: 10,838,016 madds over 605,568 + 1,605,632 bytes
+    assert first["intensity"] == pytest.approx(10_838_016 / 2_211_200)
+    assert first["layer_type"] == "Conv 3×3"
+
+
+def _report_files(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir()}
+
+
+def test_write_report(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
+    out = tmp_path / "mnv1"
+    files = breakdown.write_report([Compared(mobilenet, 70.6, "Table 6")], out)
+    assert {f.name for f in files} == _report_files(out) == {
+        "report.md", "report.html", "mobilenet_v1_per_layer.png",
+        "mobilenet_v1_cumulative.png", "mobilenet_v1_roofline.png"}
+    md = (out / "report.md").read_text()
+    assert "- **multiply-adds**: 568.74M (568,740,352)" in md
+    assert "- **published top-1**: 70.6% (Table 6)" in md
+    assert "| Conv 1×1 | 13 | 539.49M | 94.86% | 3.14M | 74.19% | 74.59% |" in md
+    assert "![Cumulative cost along the network](mobilenet_v1_cumulative.png)" in md
+    # one per-layer row per op (+ header, separator, total)
+    table = md.split("### Per-layer table")[1]
+    assert table.count("\n| ") == len(mobilenet.rows) + 3
+    html = (out / "report.html").read_text()
+    assert html.count("src='data:image/png;base64,") == 3
+    assert "<img" in html and "mobilenet_v1_" not in re.sub(r"id='[^']*'", "", html)
+    assert (out / "report.html").stat().st_size < 1_000_000
+    # deterministic: the same report twice is byte-identical
+    again = breakdown.write_report([Compared(mobilenet, 70.6, "Table 6")], out, force=True)
+    assert all(f.read_bytes() == (out / f.name).read_bytes() for f in again)
+    with pytest.raises(InvalidArgumentError, match="--force"):
+        breakdown.write_report([Compared(mobilenet)], out)
+
+
+def test_interrupted_report_leaves_the_old_one(tmp_path: Path, mobilenet: convcost.Analysis,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # the plots are not what this test is about: stub them to keep it fast
+    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100: {
+        s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
+    out = tmp_path / "rep"
+    breakdown.write_report([Compared(mobilenet)], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(breakdown, "render_html", boom)
+        with pytest.raises(KeyboardInterrupt):
+            breakdown.write_report([Compared(mobilenet)], out, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert os.listdir(tmp_path) == ["rep"]  # no temporary folder left behind
+
+    real_replace = os.replace
+    calls = []
+
+    def fail_second(src: object, dst: object) -> None:  # the swap fails halfway
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", fail_second)
+        with pytest.raises(OSError, match="disk full"):
+            breakdown.write_report([Compared(mobilenet)], out, force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert os.listdir(tmp_path) == ["rep"]
+
+
+def test_cli_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "two"
+    r = runner.invoke(app, ["report", "mobilenet_v1:width_mult=0.25", "shufflenet_v2_x0_5",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "mobilenet_v1_width_mult_0.25_roofline.png" in _report_files(out)
+    md = (out / "report.md").read_text()
+    assert md.startswith("# convcost report: mobilenet_v1:width_mult=0.25, shufflenet_v2_x0_5")
+    assert "- **published top-1**: 50.6% (Howard et al. 2017" in md
+    assert "- **published top-1**: 60.552% " not in md and "60.6% (torchvision" in md
+    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100: {  # fast from here
+        s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
+    r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(out)])
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1 and "already exists; pass --force" in r.output
+    r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(out), "--force"])
+    assert r.exit_code == 0, r.output
+    assert "mobilenet_v1_width_mult_0.25_roofline.png" not in _report_files(out)
