@@ -183,10 +183,9 @@ def resolve_model(spec: str, device: str) -> tuple[Any, str, tuple[int, ...] | N
     return model, spec, entry.default_input
 
 
-def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
-                 device: str) -> Any:
-    """Resolve MODEL and --input, then run :func:`convcost.analyze`."""
-    from convcost.api import analyze
+def resolve_with_input(spec: str, inputs: list[str] | None, batch: int,
+                       device: str) -> tuple[Any, str, list[tuple[int, ...]]]:
+    """(model, display name, input sizes with batch) for MODEL, ``--input`` and ``--batch``."""
     from convcost.errors import InvalidArgumentError
     from convcost.specs import parse_input
 
@@ -200,6 +199,15 @@ def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
     else:
         raise InvalidArgumentError(f"{spec} is user code: give its input size with --input "
                                    "(e.g. --input 224 or --input 3x224x224)")
+    return model, name, sizes
+
+
+def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
+                 device: str) -> Any:
+    """Resolve MODEL and --input, then run :func:`convcost.analyze`."""
+    from convcost.api import analyze
+
+    model, name, sizes = resolve_with_input(spec, inputs, batch, device)
     return analyze(model, sizes, dtype=dtype, device=device, name=name)
 
 

@@ -107,26 +107,16 @@ def check(
     """Run the model for real and through fvcore, thop, ptflops, torchinfo and FlopCounterMode;
     every difference from convcost's prediction must be explained by a named rule (exit 1 if
     not)."""
-    from convcost.cli._app import resolve_model
+    from convcost.cli._app import resolve_with_input
     from convcost.errors import InvalidArgumentError
     from convcost.oracles import crosscheck
-    from convcost.specs import parse_input
 
-    if batch <= 0:
-        raise InvalidArgumentError(f"--batch must be a positive integer, got {batch}")
     if input is not None and len(input) > 1:
         raise InvalidArgumentError("convcost check takes one --input (the peers run one input)")
     results = []
     for spec in models:
-        model, name, default = resolve_model(spec, "cpu")
-        if input:
-            shape = (batch, *parse_input(input[0]))
-        elif default is not None:
-            shape = (batch, *default)
-        else:
-            raise InvalidArgumentError(f"{spec} is user code: give its input size with --input "
-                                       "(e.g. --input 224 or --input 3x224x224)")
-        results.append(crosscheck(model, shape, peers=peer or None, name=name))
+        model, name, sizes = resolve_with_input(spec, input, batch, "cpu")
+        results.append(crosscheck(model, sizes[0], peers=peer or None, name=name))
     payload = {"models": [c.to_dict(layers) for c in results],
                "unexplained": sum(c.unexplained for c in results)}
     emit(_table(results, layers), payload, fmt, out)

@@ -16,7 +16,7 @@ from convcost.cli._app import (
     InputOpt,
     OutOpt,
     app,
-    resolve_model,
+    resolve_with_input,
     write_text,
 )
 
@@ -58,18 +58,8 @@ def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: in
     from convcost.errors import InvalidArgumentError
     from convcost.formulas import itemsize_of
     from convcost.report.guidelines import audit_tables, conv_geometry
-    from convcost.specs import parse_input
 
-    if batch <= 0:
-        raise InvalidArgumentError(f"--batch must be a positive integer, got {batch}")
-    module, name, default = resolve_model(model, "cpu" if bench else "meta")
-    if inputs:
-        sizes = [(batch, *parse_input(s)) for s in inputs]
-    elif default is not None:
-        sizes = [(batch, *default)]
-    else:
-        raise InvalidArgumentError(f"{model} is user code: give its input size with --input "
-                                   "(e.g. --input 224 or --input 3x224x224)")
+    module, name, sizes = resolve_with_input(model, inputs, batch, "cpu" if bench else "meta")
     a = analyze(module, sizes, dtype=dtype, name=name)
     times = None
     if bench:

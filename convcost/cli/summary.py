@@ -17,7 +17,7 @@ from convcost.cli._app import (
     OutOpt,
     app,
     emit,
-    resolve_model,
+    resolve_with_input,
     write_text,
 )
 
@@ -47,23 +47,12 @@ def summary(
 ) -> None:
     """Layer table (output shape, params, depth tree) and totals, like torchinfo/torchsummary."""
     from convcost.api import analyze
-    from convcost.errors import InvalidArgumentError
     from convcost.report.summary import build_summary, summary_table
-    from convcost.specs import parse_input
 
-    if batch <= 0:
-        raise InvalidArgumentError(f"--batch must be a positive integer, got {batch}")
     columns = None if col is None else [c.strip() for c in col.split(",") if c.strip()]
     # the summary reads the model itself (requires_grad, kernel sizes), so the model is
     # resolved here once and that same object analysed (analyze_spec would build another)
-    built, name, default = resolve_model(model, device)
-    if input:
-        sizes = [(batch, *parse_input(s)) for s in input]
-    elif default is not None:
-        sizes = [(batch, *default)]
-    else:
-        raise InvalidArgumentError(f"{model} is user code: give its input size with --input "
-                                   "(e.g. --input 224 or --input 3x224x224)")
+    built, name, sizes = resolve_with_input(model, input, batch, device)
     result = analyze(built, sizes, dtype=dtype, device=device, name=name)
     s = build_summary(result, built, depth=depth, style=style.value, columns=columns)
     if fmt is Format.table:
