@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,3 +46,25 @@ def _check_every_analysis(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Anal
 
     monkeypatch.setattr(convcost.api, "analyze", checked)
     yield seen
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def golden() -> Callable[[str, str], None]:
+    """Compare rendered text with ``tests/golden/NAME``; ``CONVCOST_REGEN_GOLDEN=1`` rewrites
+    the file instead and fails once, so a regeneration is never silent."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if os.environ.get("CONVCOST_REGEN_GOLDEN") == "1":
+            path.write_text(text, encoding="utf-8")
+            pytest.fail(f"regenerated {path}; review the diff and rerun without "
+                        "CONVCOST_REGEN_GOLDEN")
+        assert path.exists(), f"{path} missing: run with CONVCOST_REGEN_GOLDEN=1 to create it"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"{name} differs from the golden file; if the change is intended, regenerate with "
+            "CONVCOST_REGEN_GOLDEN=1")
+
+    return check

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,8 +26,6 @@ from convcost.report.summary import summary, summary_table
 from convcost.zoo import build, list_entries
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
-REGEN = os.environ.get("CONVCOST_REGEN_GOLDEN") == "1"
 ALL_COLUMNS = ["input_size", "output_size", "num_params", "params_percent", "kernel_size",
                "mult_adds", "trainable"]
 runner = CliRunner()
@@ -41,18 +39,6 @@ def assert_same_as_torchinfo(ours: object, theirs: object) -> None:
     ours_lines = [ln for ln in str(ours).splitlines() if not ln.startswith("Total mult")]
     assert ours_lines[:len(theirs_lines)] == theirs_lines
     assert len(ours_lines) == len(theirs_lines) + 2  # + the input line and the madds footnote
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if REGEN:
-        path.write_text(text, encoding="utf-8")
-        pytest.fail(f"regenerated {path}; review the diff and rerun without "
-                    "CONVCOST_REGEN_GOLDEN")
-    assert path.exists(), f"{path} missing: run with CONVCOST_REGEN_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{name} differs from the golden file; if the change is intended, regenerate with "
-        "CONVCOST_REGEN_GOLDEN=1")
 
 
 # --- (1) the reference layers, figure for figure, torchsummary layout ------------------------
@@ -204,13 +190,13 @@ class Tiny(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
-def test_golden_torchinfo_all_columns() -> None:
+def test_golden_torchinfo_all_columns(golden: Callable[[str, str], None]) -> None:
     text = str(summary(Tiny(), (2, 3, 32, 32), columns=ALL_COLUMNS))
-    check_golden("summary_tiny_torchinfo.txt", text)
+    golden("summary_tiny_torchinfo.txt", text)
 
 
-def test_golden_torchsummary() -> None:
-    check_golden("summary_tiny_torchsummary.txt",
+def test_golden_torchsummary(golden: Callable[[str, str], None]) -> None:
+    golden("summary_tiny_torchsummary.txt",
                  str(summary(Tiny(), (1, 3, 32, 32), style="torchsummary")))
 
 
