@@ -283,7 +283,7 @@ def main() -> None:
                 "calibration": cal.to_dict()}
         store.write_text(json.dumps({"meta": meta, "measured": measured}, indent=1) + "\n")
     result = evaluate(names, measured, meta["calibration"])
-    title = (f"{meta['machine']}, {meta['threads']} threads, torch {meta['torch']}, "
+    title = (f"{meta['machine']}, torch threads: {meta['threads']}, torch {meta['torch']}, "
              f"1×3×224×224 fp32")
     plot(result, args.out_dir, title)
     text = markdown(result, meta)

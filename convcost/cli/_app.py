@@ -163,6 +163,10 @@ InputOpt = Annotated[
     typer.Option("--input", "-i", help="Input size: 224, 3x224x224 or HxW (repeat for "
                  "several inputs). Default: the zoo model's own."),
 ]
+_SPEC_HELP = ("a zoo name with options (mobilenet_v1:width_mult=0.5) or user code "
+              "(path/to/file.py:Class, package.module:factory)")
+ModelArg = Annotated[str, typer.Argument(help=f"The model: {_SPEC_HELP}.")]
+ModelsArg = Annotated[list[str], typer.Argument(help=f"One or more models, each {_SPEC_HELP}.")]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size N.")]
 DtypeOpt = Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
 DeviceOpt = Annotated[str, typer.Option(

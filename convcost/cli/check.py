@@ -16,6 +16,7 @@ from convcost.cli._app import (
     Format,
     FormatOpt,
     InputOpt,
+    ModelsArg,
     OutOpt,
     app,
     emit,
@@ -93,7 +94,7 @@ def _plain(v: Any) -> Any:
 
 @app.command()
 def check(
-    models: Annotated[list[str], typer.Argument(help="Zoo name(s) or path/to/file.py:Class.")],
+    models: ModelsArg,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     peer: Annotated[list[str] | None, typer.Option(

@@ -15,6 +15,8 @@ from convcost.cli._app import (
     Format,
     FormatOpt,
     InputOpt,
+    ModelArg,
+    ModelsArg,
     OutOpt,
     analyze_spec,
     app,
@@ -60,8 +62,7 @@ class By(str, Enum):
 
 @app.command()
 def layers(
-    model: Annotated[str, typer.Argument(help="Zoo name (mobilenet_v1:width_mult=0.5) or "
-                                         "path/to/file.py:Class or package.module:factory.")],
+    model: ModelArg,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
@@ -110,7 +111,7 @@ def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtyp
 
 @app.command()
 def compare(
-    models: Annotated[list[str], typer.Argument(help="Two or more model specs.")],
+    models: ModelsArg,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",

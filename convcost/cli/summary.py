@@ -14,6 +14,7 @@ from convcost.cli._app import (
     Format,
     FormatOpt,
     InputOpt,
+    ModelArg,
     OutOpt,
     app,
     emit,
@@ -29,8 +30,7 @@ class Style(str, Enum):
 
 @app.command()
 def summary(
-    model: Annotated[str, typer.Argument(help="Zoo name (resnet18, mobilenet_v1:width_mult=0.5)"
-                                         " or path/to/file.py:Class or package.module:factory.")],
+    model: ModelArg,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",

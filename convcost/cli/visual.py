@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from convcost.cli._app import BatchOpt, DeviceOpt, DtypeOpt, InputOpt, app
+from convcost.cli._app import BatchOpt, DeviceOpt, DtypeOpt, InputOpt, ModelsArg, app
 from convcost.errors import InvalidArgumentError
 
 
@@ -44,7 +44,7 @@ def save_atomic(fig: Any, path: Path) -> None:
 
 @app.command()
 def report(
-    models: Annotated[list[str], typer.Argument(help="One or more model specs.")],
+    models: ModelsArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (report.md, "
                                       "report.html, PNGs).")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
