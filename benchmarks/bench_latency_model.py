@@ -162,6 +162,8 @@ def plot(result: dict[str, Any], out_dir: Path, title: str) -> list[Path]:
 def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
     s = result["scores"]
     cal = meta["calibration"]
+    from convcost.latency.calibrate import Calibration
+
     lines = [
         "# Latency model: convcost's roofline vs multiply-adds",
         "",
@@ -198,16 +200,8 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         "| constant | value |",
         "| --- | ---: |",
-        f"| dense k×k conv peak | {cal['peak_dense_madds_per_s'] / 1e9:.1f} G madds/s |",
-        f"| pointwise conv / linear peak | {cal['peak_pointwise_madds_per_s'] / 1e9:.1f} "
-        "G madds/s |",
-        f"| depthwise conv peak | {cal['peak_depthwise_madds_per_s'] / 1e9:.2f} G madds/s |",
-        f"| pooling | {cal['pool_flops_per_s'] / 1e9:.3f} G flops/s |",
-        f"| cache bandwidth | {cal['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s |",
-        f"| streaming bandwidth (beyond {cal['cache_bytes'] / 2**20:.0f} MiB) | "
-        f"{cal['stream_bytes_per_s'] / 1e9:.1f} GB/s |",
-        f"| per-op overhead (elementwise / conv) | {cal['op_overhead_s'] * 1e6:.1f} / "
-        f"{cal['conv_overhead_s'] * 1e6:.1f} µs |",
+        *(f"| {name} | {value:,.3f} {unit} |"
+          for name, value, unit in Calibration.from_dict(cal).describe()),
         "",
         "## Per model",
         "",

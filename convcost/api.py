@@ -18,7 +18,8 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
            "float64": torch.float64}
 
 
-def _dtype(dtype: torch.dtype | str) -> torch.dtype:
+def torch_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """A torch floating dtype from its name (float32, fp16, bf16, ...) or itself."""
     if isinstance(dtype, torch.dtype):
         return dtype
     from convcost.formulas._core import canonical_dtype
@@ -88,7 +89,7 @@ def analyze(
     """
     if device not in ("meta", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InvalidArgumentError(f"device must be 'meta', 'cpu' or 'cuda', got {device!r}")
-    torch_dtype = _dtype(dtype)
+    dtype_ = torch_dtype(dtype)
     if isinstance(model, str):
         from convcost.zoo import build, parse_spec
 
@@ -99,18 +100,18 @@ def analyze(
         model = build(entry, device="meta" if device == "meta" else "cpu", **options)
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
-    args = _make_inputs(input_size, inputs, device, torch_dtype)
-    kw = {k: _make_inputs(None, v, device, torch_dtype)[0] if isinstance(v, torch.Tensor) else v
+    args = _make_inputs(input_size, inputs, device, dtype_)
+    kw = {k: _make_inputs(None, v, device, dtype_)[0] if isinstance(v, torch.Tensor) else v
           for k, v in (kwargs or {}).items()}
     with gc_paused():
-        rec = record(model, args, kw, device=device, dtype=torch_dtype)
+        rec = record(model, args, kw, device=device, dtype=dtype_)
         evaluation = evaluate(rec.nodes, rec.params, rec.modules, counted=rec.counted)
     in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
                       if isinstance(t, torch.Tensor))
     return Analysis(
         model=name or type(model).__name__,
         inputs=in_shapes,
-        dtype=str(torch_dtype).removeprefix("torch."),
+        dtype=str(dtype_).removeprefix("torch."),
         device=device,
         evaluation=evaluation,
         outputs=tuple(rec.outputs),

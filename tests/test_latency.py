@@ -26,15 +26,11 @@ from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.formulas import Cost
 from convcost.latency import calibrate as cal_mod
 from convcost.latency.calibrate import (
-    BANDWIDTH_BYTES,
-    DENSE_MADDS,
-    DEPTHWISE_MADDS,
     MICRO_BENCHMARKS,
-    POINTWISE_MADDS,
-    POOL_FLOPS,
-    STREAM_BYTES,
+    ROLES,
     Calibration,
     calibration_from_timings,
+    work_of,
 )
 from convcost.latency.fit import fit_relative, ranks, share_within, spearman
 from convcost.latency.measure import Measurement, measure, measure_model, quantile
@@ -217,14 +213,15 @@ def test_measure_model_keeps_global_rng() -> None:
 CAL = Calibration(
     peak_dense_madds_per_s=1e9, peak_pointwise_madds_per_s=5e8,
     peak_depthwise_madds_per_s=1e8, pool_flops_per_s=1e7, bandwidth_bytes_per_s=1e9,
-    stream_bytes_per_s=1e8, cache_bytes=1000, op_overhead_s=1e-6, conv_overhead_s=2e-6,
+    transcendental_per_s=1e6, stream_bytes_per_s=1e8, cache_bytes=1000, op_overhead_s=1e-6,
+    norm_overhead_s=3e-6, conv_overhead_s=2e-6, depthwise_overhead_s=5e-6,
     device="cpu", threads=1, machine="test", torch_version="x")
 
 
 def _row(op: str, kind: str | None, madds: int, nbytes: int, flops: int = 0,
-         name: str = "m") -> Row:
+         name: str = "m", out_shape: tuple[int, ...] = (1,)) -> Row:
     return Row(index=0, name=name, module="M", op=op, aten=op, call=1, in_shapes=((1,),),
-               out_shape=(1,), conv_kind=kind,
+               out_shape=out_shape, conv_kind=kind,
                cost=Cost(0, madds, flops or 2 * madds, nbytes // 2, nbytes - nbytes // 2))
 
 
@@ -235,14 +232,18 @@ def _row(op: str, kind: str | None, madds: int, nbytes: int, flops: int = 0,
     (_row("conv2d", "pointwise", 1000, 1_000_000), "pointwise", 1e-2 + 2e-6, "memory"),
     # linear (no conv_kind, madds > 0) is a GEMM too: 5e5/5e8 = 1e-3 vs 800/1e9 = 8e-7 (cache)
     (_row("linear", None, 500_000, 800), "pointwise", 1e-3 + 2e-6, "compute"),
-    # depthwise: 1e5/1e8 = 1e-3 vs 2000/1e8 = 2e-5; + 2e-6
-    (_row("conv2d", "depthwise", 100_000, 2000), "depthwise", 1e-3 + 2e-6, "compute"),
+    # depthwise: 1e5/1e8 = 1e-3 vs 2000/1e8 = 2e-5; + the depthwise overhead 5e-6
+    (_row("conv2d", "depthwise", 100_000, 2000), "depthwise", 1e-3 + 5e-6, "compute"),
     # grouped conv counts as dense: 1e6/1e9 = 1e-3 vs 500/1e9 = 5e-7
     (_row("conv2d", "grouped", 1_000_000, 500), "dense", 1e-3 + 2e-6, "compute"),
     # pool: flops 1e5/1e7 = 1e-2 vs 800/1e9 = 8e-7 (fits the cache); + op 1e-6
     (_row("max_pool2d", None, 0, 800, flops=100_000), "pool", 1e-2 + 1e-6, "compute"),
     # memory op in cache: 500/1e9 = 5e-7 + 1e-6
     (_row("relu", None, 0, 500), "memory", 5e-7 + 1e-6, "memory"),
+    # a norm is a memory op with the norm overhead: 500/1e9 = 5e-7 + 3e-6
+    (_row("batch_norm", None, 0, 500), "memory", 5e-7 + 3e-6, "memory"),
+    # SiLU on 2×5 outputs: 10/1e6 = 1e-5 vs 80/1e9 = 8e-8; + 1e-6
+    (_row("silu", None, 0, 80, out_shape=(2, 5)), "transcendental", 1e-5 + 1e-6, "compute"),
     # memory op beyond the cache: 4000/1e8 = 4e-5 + 1e-6
     (_row("add", None, 0, 4000), "memory", 4e-5 + 1e-6, "memory"),
 ])
@@ -284,55 +285,71 @@ def test_predict_latency_on_an_analysis() -> None:
 def test_micro_benchmark_networks_have_the_intended_work() -> None:
     found = {}
     for bench in MICRO_BENCHMARKS:
+        assert bench.role in ROLES, bench.name
         a = convcost.analyze(bench.build(), bench.input_size)
         assert len(a.rows) == 1, bench.name
         found[bench.name] = a.rows[0]
-    # dense: 28·28 outputs × 256 out × 256 in × 3·3 = 462,422,016; a standard 3×3 conv, 1:1
-    assert found["dense"].cost.madds == DENSE_MADDS == 462_422_016
-    assert found["dense"].conv_kind == "standard"
-    assert found["dense"].in_shapes[0][1] == found["dense"].out_shape[1] == 256
-    # pointwise: 28·28 × 256 × 256 = 51,380,224 (1/9 of dense)
-    assert found["pointwise"].cost.madds == POINTWISE_MADDS == DENSE_MADDS // 9
-    assert found["pointwise"].conv_kind == "pointwise"
-    # depthwise: 56·56 × 256 channels × 3·3 = 7,225,344
-    assert found["depthwise"].cost.madds == DEPTHWISE_MADDS == 7_225_344
-    assert found["depthwise"].conv_kind == "depthwise"
+        # every network of a class is costed as that class by the roofline
+        want = {"bandwidth": "memory", "stream": "pointwise", "tiny_op": "memory",
+                "tiny_norm": "memory", "tiny_conv": "pointwise",
+                "tiny_depthwise": "depthwise"}.get(bench.role, bench.role)
+        assert op_class(a.rows[0]) == want, bench.name
+    by_name = {b.name: b for b in MICRO_BENCHMARKS}
+    # 3×3 conv 64→64 on 56×56, padding 1: 56·56 outputs × 64 × 64 × 9 = 115,605,504
+    assert work_of(by_name["dense 64->64 3x3/1 @56"]) == 56 * 56 * 64 * 64 * 9 == 115_605_504
+    # ResNet's stem, 7×7/2 3→64 on 224²: 112·112 × 64 × 3 × 49 = 118,013,952
+    assert work_of(by_name["dense 3->64 7x7/2 @224"]) == 118_013_952
+    # 1×1 conv 256→256 on 28×28: 28·28 × 256 × 256 = 51,380,224
+    assert work_of(by_name["pointwise 256->256 1x1/1 @28"]) == 51_380_224
+    # depthwise 3×3 on 256×56×56: 56·56 × 256 × 9 = 7,225,344; 5×5 on 672×14×14: 3,292,800
+    assert work_of(by_name["depthwise 256->256 3x3/1 @56"]) == 7_225_344
+    assert work_of(by_name["depthwise 672->672 5x5/1 @14"]) == 14 * 14 * 672 * 25 == 3_292_800
+    # stride-2 depthwise on 144×56×56 -> 28×28 outputs: 28·28 × 144 × 9 = 1,016,064
+    assert found["depthwise 144->144 3x3/2 @56"].out_shape == (1, 144, 28, 28)
+    assert work_of(by_name["depthwise 144->144 3x3/2 @56"]) == 1_016_064
     # max-pool 3×3/2 on 64×112×112 -> 64×56×56 outputs, 8 comparisons each = 1,605,632
-    assert found["pool"].cost.flops == POOL_FLOPS == 1_605_632
-    assert found["pool"].out_shape == (1, 64, 56, 56)
-    # x + x: reads 2 × 3,211,264 B, writes 3,211,264 B
-    assert found["bandwidth"].cost.mem_bytes == BANDWIDTH_BYTES == 9_633_792
+    assert work_of(by_name["max-pool 3x3/2 @112"]) == 64 * 56 * 56 * 8 == 1_605_632
+    # x + y: two distinct 128×56×56 operands read, one written: 3 × 1,605,632 B = 4,816,896
+    assert work_of(by_name["x + y @56"]) == 3 * 128 * 56 * 56 * 4 == 4_816_896
+    # SiLU: one output element per input element, 96·56·56 = 301,056
+    assert work_of(by_name["silu @56"]) == 301_056
     # linear 4096->4096: 64 MiB of weights + 16 KiB in + 16 KiB out = 67,141,632 B (> any L3)
-    assert found["stream"].cost.mem_bytes == STREAM_BYTES == 67_141_632
-    assert found["stream"].cost.madds == 4096 * 4096
-    # the tiny ones are tiny: fixed cost dominates
-    assert found["tiny_op"].cost.mem_bytes <= 1024 and found["tiny_conv"].cost.madds == 1024
-    assert [op_class(found[n]) for n in ("dense", "pointwise", "depthwise", "pool", "bandwidth",
-                                         "stream", "tiny_op", "tiny_conv")] == [
-        "dense", "pointwise", "depthwise", "pool", "memory", "pointwise", "memory", "pointwise"]
+    assert work_of(by_name["linear 4096->4096"]) == (4096 * 4096 + 2 * 4096) * 4 == 67_141_632
+    # the fixed-cost networks do next to no work
+    assert all(work_of(b) == 0 for b in MICRO_BENCHMARKS if b.role.startswith("tiny"))
+    assert found["pointwise 8->8 @4"].cost.madds == 16 * 8 * 8
 
 
 # --- calibration: arithmetic and cache ---------------------------------------------------------
 
-TIMINGS = {"dense": 0.0101, "pointwise": 0.0011, "depthwise": 0.0021, "pool": 0.010001,
-           "bandwidth": 0.000101, "stream": 0.0041, "tiny_op": 0.000001, "tiny_conv": 0.0001}
+# every network takes 1 ms but the fixed-cost ones: ReLU 10 µs, BatchNorm 20 µs, 1×1 conv
+# 100 µs, depthwise conv 500 µs
+TIMINGS = {b.name: 0.001 for b in MICRO_BENCHMARKS} | {
+    "relu @4": 10e-6, "batch_norm @4": 20e-6, "pointwise 8->8 @4": 100e-6,
+    "depthwise 8 3x3 @4": 500e-6}
 
 
 def test_calibration_from_timings() -> None:
     cal = calibration_from_timings(TIMINGS, device="cpu", threads=1, cache_bytes=2**24)
-    # peaks net of the fixed cost: work / (t - overhead)
-    assert cal.peak_dense_madds_per_s == pytest.approx(DENSE_MADDS / 0.010)
-    assert cal.peak_pointwise_madds_per_s == pytest.approx(POINTWISE_MADDS / 0.001)
-    assert cal.peak_depthwise_madds_per_s == pytest.approx(DEPTHWISE_MADDS / 0.002)
-    assert cal.pool_flops_per_s == pytest.approx(POOL_FLOPS / 0.010)
-    assert cal.bandwidth_bytes_per_s == pytest.approx(BANDWIDTH_BYTES / 0.0001)
-    assert cal.stream_bytes_per_s == pytest.approx(STREAM_BYTES / 0.004)
-    assert (cal.op_overhead_s, cal.conv_overhead_s) == (0.000001, 0.0001)
-    # each calibration layer is reproduced by the roofline it calibrates: dense 3×3 conv
-    a = convcost.analyze(MICRO_BENCHMARKS[0].build(), MICRO_BENCHMARKS[0].input_size)
-    assert predict_latency(a, cal).seconds == pytest.approx(0.0101)
+    assert (cal.op_overhead_s, cal.norm_overhead_s, cal.conv_overhead_s,
+            cal.depthwise_overhead_s) == (10e-6, 20e-6, 100e-6, 500e-6)
+    # each rate: the role's total work over its total time net of the role's fixed cost
+    for role, (field, _, fixed_role) in ROLES.items():
+        benches = [b for b in MICRO_BENCHMARKS if b.role == role]
+        if not ROLES[role][1]:
+            continue
+        fixed = getattr(cal, ROLES[fixed_role][0])
+        expect = sum(work_of(b) for b in benches) / (len(benches) * (0.001 - fixed))
+        assert getattr(cal, field) == pytest.approx(expect, rel=1e-12), role
+    # e.g. the two rates with one network each: SiLU 301,056 outputs in 1 ms − 10 µs
+    assert cal.transcendental_per_s == pytest.approx(301_056 / 0.00099)
+    assert cal.stream_bytes_per_s == pytest.approx(67_141_632 / 0.0009)
+    # each single-network class reproduces its network's time: 1 ms for the SiLU
+    silu = next(b for b in MICRO_BENCHMARKS if b.role == "transcendental")
+    a = convcost.analyze(silu.build(), silu.input_size)
+    assert predict_latency(a, cal).seconds == pytest.approx(0.001)
     with pytest.raises(InvalidArgumentError, match="missing"):
-        calibration_from_timings({"dense": 1.0}, device="cpu", threads=1)
+        calibration_from_timings({"relu @4": 1.0}, device="cpu", threads=1)
 
 
 @pytest.fixture
@@ -520,7 +537,8 @@ def test_cli_calibrate(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     data = json.loads(res.stdout)
     assert data["threads"] == 1 and Path(data["cache"]).parent == cache_home / "convcost"
     res = runner.invoke(app, ["calibrate", "--threads", "1"])
-    assert res.exit_code == 0 and "dense conv peak" in res.stdout
+    assert res.exit_code == 0 and "dense k×k conv peak" in res.stdout
+    assert "overhead: depthwise conv" in res.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")

@@ -235,18 +235,7 @@ def calibrate(
     cal = cal_mod.calibrate(device, threads, force=force)
     t = Table(title=f"Roofline calibration: {cal.machine}, {cal.threads} threads, {cal.device}",
               columns=["constant", "value", "unit"], right_align=frozenset({1}))
-    rows = [
-        ("dense conv peak", cal.peak_dense_madds_per_s / 1e9, "G multiply-adds/s"),
-        ("pointwise conv / linear peak", cal.peak_pointwise_madds_per_s / 1e9,
-         "G multiply-adds/s"),
-        ("depthwise conv peak", cal.peak_depthwise_madds_per_s / 1e9, "G multiply-adds/s"),
-        ("pooling", cal.pool_flops_per_s / 1e9, "G flops/s"),
-        ("cache bandwidth", cal.bandwidth_bytes_per_s / 1e9, "GB/s"),
-        ("streaming bandwidth", cal.stream_bytes_per_s / 1e9, "GB/s"),
-        ("cache size", cal.cache_bytes / 2**20, "MiB"),
-        ("op overhead", cal.op_overhead_s * 1e6, "µs"),
-        ("conv/linear overhead", cal.conv_overhead_s * 1e6, "µs"),
-    ]
+    rows = cal.describe()
     for name, value, unit in rows:
         t.add([name, f"{value:,.3f}", unit], [name, value, unit])
     t.raw_columns = ["constant", "value", "unit"]

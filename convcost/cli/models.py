@@ -21,6 +21,7 @@ from convcost.cli._app import (
     analyze_spec,
     app,
     emit,
+    resolve_model,
 )
 
 
@@ -95,9 +96,10 @@ def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | Non
 
 
 def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtype: str,
-                   device: str) -> list[Any]:
+                   device: str, bench: dict[str, Any] | None = None) -> list[Any]:
     """One :class:`~convcost.report.compare.Compared` per model and input, with its published
-    top-1 when the zoo has it (``compare`` and ``report``)."""
+    top-1 when the zoo has it (``compare`` and ``report``); ``bench`` (keyword arguments of
+    :func:`convcost.latency.measure.measure_model`) also times each one for real."""
     from convcost.report.compare import Compared
 
     items = []
@@ -105,8 +107,19 @@ def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtyp
         for size in (inputs or [None]):  # type: ignore[list-item]
             a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
             top1, source = _published_top1(spec, a.input[-1])
-            items.append(Compared(a, top1, source))
+            latency = None
+            if bench is not None:
+                from convcost.api import torch_dtype
+                from convcost.latency.measure import measure_model
+
+                model, _, _ = resolve_model(spec, "cpu")
+                m = measure_model(model, a.input, dtype=torch_dtype(dtype), **bench)
+                latency = {k: v for k, v in m.to_dict().items() if k != "times_ms"}
+            items.append(Compared(a, top1, source, latency))
     return items
+
+
+SORT_KEYS = ("params", "madds", "flops", "mem_bytes", "top1", "latency_ms")
 
 
 @app.command()
@@ -116,26 +129,40 @@ def compare(
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
     sort: Annotated[str | None, typer.Option(
-        help="Sort by params, madds, flops, mem_bytes (ascending) or top1.")] = None,
+        help="Sort by params, madds, flops, mem_bytes, latency_ms (ascending) or top1.")] = None,
     device: DeviceOpt = "meta",
+    bench: Annotated[bool, typer.Option(
+        "--bench", help="Also measure each model's latency for real (CPU, random weights).")]
+    = False,
+    threads: Annotated[int | None, typer.Option(
+        help="With --bench: torch threads (default: torch's current setting).")] = None,
+    budget: Annotated[float, typer.Option(
+        help="With --bench: seconds of timed runs per model.")] = 1.0,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also save a grouped bar chart of the compared figures (.png/.svg).")]
     = None,
 ) -> None:
-    """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1."""
+    """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1,
+    and with --bench the measured latency."""
     from convcost.errors import InvalidArgumentError
     from convcost.report.compare import compare_table, sort_items
 
-    if sort not in (None, "params", "madds", "flops", "mem_bytes", "top1"):
-        raise InvalidArgumentError(f"--sort must be params, madds, flops, mem_bytes or top1, "
-                                   f"got {sort!r}")
+    if sort not in (None, *SORT_KEYS):
+        raise InvalidArgumentError(f"--sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
+    if sort == "latency_ms" and not bench:
+        raise InvalidArgumentError("--sort latency_ms needs --bench")
+    if budget <= 0:
+        raise InvalidArgumentError(f"--budget must be > 0 seconds, got {budget}")
+    if threads is not None and threads < 1:
+        raise InvalidArgumentError(f"--threads must be >= 1, got {threads}")
     if plot is not None:
         from convcost.cli.visual import check_image_path
 
         check_image_path(plot)  # before any work
-    items = compared_items(models, input, batch, dtype, device)
+    timing = {"threads": threads, "budget_s": budget} if bench else None
+    items = compared_items(models, input, batch, dtype, device, timing)
     table = compare_table(items, sort)
     payload = {"models": [c.record() for c in items]}
     emit(table, payload, fmt, out)
@@ -143,7 +170,10 @@ def compare(
         from convcost.cli.visual import save_atomic
         from convcost.report.plots import compare_bars
 
-        save_atomic(compare_bars([c.analysis for c in sort_items(items, sort)]), plot)
+        ordered = sort_items(items, sort)
+        save_atomic(compare_bars([c.analysis for c in ordered],
+                                 latency_ms=[c.latency_ms or 0.0 for c in ordered]
+                                 if bench else None), plot)
 
 
 @app.command()

@@ -1,31 +1,45 @@
 """Calibrate the roofline on this machine with a short micro-benchmark, cached per machine.
 
-Eight one-layer networks (batch 1, float32, random weights), each timed with
-:func:`~convcost.latency.measure.measure_model`; a constant is taken from the smallest median
-over a few interleaved rounds (other processes only ever add time):
+One-layer networks (batch 1, float32, random weights), each timed with
+:func:`~convcost.latency.measure.measure_model`; each network's time is the median, over a
+few interleaved rounds that each build it afresh (new weights, new input, new allocations),
+of each round's median time. Each network calibrates one constant of one op class
+(:mod:`~convcost.latency.roofline`):
 
-=========== =========================================== =====================================
-name        network                                     calibrates
-=========== =========================================== =====================================
-dense       Conv2d(256, 256, 3, padding=1) on 256×28×28  multiply-adds/s of k×k convs
-pointwise   Conv2d(256, 256, 1) on 256×28×28             multiply-adds/s of 1×1 convs, linear
-depthwise   Conv2d(256, 256, 3, padding=1, groups=256)   multiply-adds/s of depthwise convs
-            on 256×56×56
-pool        MaxPool2d(3, 2, padding=1) on 64×112×112     window ops (convcost ``flops``)/s
-bandwidth   ``x + x`` on 64×112×112                      bytes/s of cache-resident traffic
-stream      Linear(4096, 4096) on 1×4096                 bytes/s of traffic beyond the cache
-tiny_op     ReLU on 8×4×4                                fixed cost of one op
-tiny_conv   Conv2d(8, 8, 1) on 8×4×4                      fixed cost of one conv/linear op
-=========== =========================================== =====================================
+============== ======================================================= =========================
+role           networks (input C×H×W)                                   calibrates
+============== ======================================================= =========================
+dense          3×3 convs 64→64 @56², 128→128 @28²; stems 3→64 7×7/2    multiply-adds/s of k×k
+               and 3→32 3×3/2 @224²                                     convs
+pointwise      1×1 convs 32→64 @112², 64→128 @56², 58→58 @28²,          multiply-adds/s of 1×1
+               256→256 @28², 512→512 @14², 96→576 @14²                  convs, linear, matmul
+depthwise      3×3 depthwise 32 @112², 144/2 @56², 256 @56², 58 @28²,   multiply-adds/s of
+               512 @14²; 5×5 depthwise 672 @14²                         depthwise convs
+pool           MaxPool2d(3, 2, 1) @64×112²                              window ops (``flops``)/s
+bandwidth      ``x + y`` @128×56² (two tensors)                         bytes/s in cache
+transcendental SiLU @96×56²                                             output elements/s of
+                                                                        exp/erf/tanh activations
+stream         Linear(4096, 4096) on 1×4096                             bytes/s beyond the cache
+tiny_op        ReLU @8×4²                                               fixed cost of an op
+tiny_norm      BatchNorm2d(8) @8×4²                                     ... of a normalisation
+tiny_conv      1×1 conv 8→8 @4²                                         ... of a conv/linear
+tiny_depthwise 3×3 depthwise 8 @4²                                      ... of a depthwise conv
+============== ======================================================= =========================
 
-Why these classes: eager PyTorch on CPU runs k×k convs through oneDNN, 1×1 convs through a
-GEMM, depthwise convs with one multiply-add per loaded weight (little reuse) and pooling
-through a scalar window loop, and each runs at a very different rate per unit of work.
-The peaks are net of the fixed cost: ``peak = work / (t - overhead)``, so that the roofline
-``max(work / peak, bytes / bandwidth) + overhead`` reproduces each calibration layer's time.
-The ``bandwidth`` tensor is sized like an early feature map of an ImageNet CNN (3.2 MB): at
-batch 1 most activations come from cache. ``stream`` reads 64 MiB of weights once, beyond
-any last-level cache, the traffic of a large fully connected layer.
+A class's rate is its networks' total work over their total time net of the class's fixed
+cost, ``Σ work / Σ (t − overhead)``: the convolution libraries pick a different algorithm
+for every shape (on this machine's CPU a 1×1 conv runs anywhere from 5 to 70 G multiply-adds
+per second, and the same depthwise conv about 1 ms or about 4 ms depending on where its
+tensors landed in memory), so one shape would calibrate a rate no model meets; a handful of
+the shapes ImageNet CNNs use gives the rate a model meets on average. The fixed costs are
+real too: a depthwise conv on a 4×4 map takes about 0.1 ms here, a 1×1 conv 15 µs, a
+BatchNorm module 20 µs and a ReLU 4 µs. Each network's work is convcost's own count for it.
+
+The ``bandwidth`` tensors are sized like a feature map of an ImageNet CNN (1.6 MB each): at
+batch 1 most activations come from cache (``x + x`` would read one tensor twice and come out
+about twice as fast). A transcendental activation runs at a few elements per nanosecond, far
+below the bandwidth roof, so it has a compute roof of its own. ``stream`` reads 64 MiB of
+weights once, beyond any last-level cache: the traffic of a large fully connected layer.
 
 Results are cached as JSON in ``$XDG_CACHE_HOME/convcost`` (or ``~/.cache/convcost``), one
 file per machine key (CPU or GPU model, threads, torch version, device); never in the package.
@@ -35,8 +49,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -48,69 +64,103 @@ from torch import nn
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.latency.measure import check_device, measure_model, pinned_threads
 
-CACHE_VERSION = 2
+CACHE_VERSION = 4
 RATES = ("peak_dense_madds_per_s", "peak_pointwise_madds_per_s", "peak_depthwise_madds_per_s",
-         "pool_flops_per_s", "bandwidth_bytes_per_s", "stream_bytes_per_s", "cache_bytes")
+         "pool_flops_per_s", "bandwidth_bytes_per_s", "transcendental_per_s",
+         "stream_bytes_per_s", "cache_bytes")
+OVERHEADS = ("op_overhead_s", "norm_overhead_s", "conv_overhead_s", "depthwise_overhead_s")
+
+#: role -> (the Calibration field it sets, the work measure, the role of its fixed cost)
+ROLES: dict[str, tuple[str, str, str]] = {
+    "dense": ("peak_dense_madds_per_s", "madds", "tiny_conv"),
+    "pointwise": ("peak_pointwise_madds_per_s", "madds", "tiny_conv"),
+    "depthwise": ("peak_depthwise_madds_per_s", "madds", "tiny_depthwise"),
+    "pool": ("pool_flops_per_s", "flops", "tiny_op"),
+    "bandwidth": ("bandwidth_bytes_per_s", "mem_bytes", "tiny_op"),
+    "transcendental": ("transcendental_per_s", "out_elements", "tiny_op"),
+    "stream": ("stream_bytes_per_s", "mem_bytes", "tiny_conv"),
+    "tiny_op": ("op_overhead_s", "", ""),
+    "tiny_norm": ("norm_overhead_s", "", ""),
+    "tiny_conv": ("conv_overhead_s", "", ""),
+    "tiny_depthwise": ("depthwise_overhead_s", "", ""),
+}
 
 
 @dataclass(frozen=True)
 class MicroBenchmark:
-    """One calibration network: a module factory and its input shape (batch first)."""
+    """One calibration network: its role (see :data:`ROLES`), a module factory and its input
+    shape (batch first)."""
 
     name: str
+    role: str
     build: Callable[[], nn.Module]
     input_size: tuple[int, ...]
 
 
 class _Add(nn.Module):
-    """``x + x``: reads two operands and writes one output of the input's shape."""
+    """``x + y`` with ``y`` a buffer of the input's shape: reads two distinct operands and
+    writes one output."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.y: torch.Tensor
+        self.register_buffer("y", torch.randn(shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + x
+        return x + self.y
 
 
-def _dense() -> nn.Module:
-    return nn.Conv2d(256, 256, 3, padding=1, bias=False)
+def _conv(cin: int, cout: int, k: int, size: int, stride: int = 1,
+          depthwise: bool = False) -> MicroBenchmark:
+    kind = "depthwise" if depthwise else "pointwise" if k == 1 else "dense"
+    name = f"{kind} {cin}->{cout} {k}x{k}/{stride} @{size}"
+
+    def build() -> nn.Module:
+        return nn.Conv2d(cin, cout, k, stride, k // 2, groups=cin if depthwise else 1,
+                         bias=False)
+
+    return MicroBenchmark(name, kind, build, (1, cin, size, size))
 
 
-def _pointwise() -> nn.Module:
-    return nn.Conv2d(256, 256, 1, bias=False)
-
-
-def _depthwise() -> nn.Module:
-    return nn.Conv2d(256, 256, 3, padding=1, groups=256, bias=False)
-
-
-def _pool() -> nn.Module:
-    return nn.MaxPool2d(3, 2, padding=1)
-
-
-def _stream() -> nn.Module:
-    return nn.Linear(4096, 4096, bias=False)
-
-
-def _tiny_conv() -> nn.Module:
-    return nn.Conv2d(8, 8, 1, bias=False)
-
+_BANDWIDTH_SHAPE = (1, 128, 56, 56)
 
 MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
-    MicroBenchmark("dense", _dense, (1, 256, 28, 28)),
-    MicroBenchmark("pointwise", _pointwise, (1, 256, 28, 28)),
-    MicroBenchmark("depthwise", _depthwise, (1, 256, 56, 56)),
-    MicroBenchmark("pool", _pool, (1, 64, 112, 112)),
-    MicroBenchmark("bandwidth", _Add, (1, 64, 112, 112)),
-    MicroBenchmark("stream", _stream, (1, 4096)),
-    MicroBenchmark("tiny_op", nn.ReLU, (1, 8, 4, 4)),
-    MicroBenchmark("tiny_conv", _tiny_conv, (1, 8, 4, 4)),
+    _conv(64, 64, 3, 56), _conv(128, 128, 3, 28), _conv(3, 64, 7, 224, 2), _conv(3, 32, 3, 224, 2),
+    _conv(32, 64, 1, 112), _conv(64, 128, 1, 56), _conv(58, 58, 1, 28), _conv(256, 256, 1, 28),
+    _conv(512, 512, 1, 14), _conv(96, 576, 1, 14),
+    _conv(32, 32, 3, 112, depthwise=True), _conv(144, 144, 3, 56, 2, depthwise=True),
+    _conv(256, 256, 3, 56, depthwise=True), _conv(58, 58, 3, 28, depthwise=True),
+    _conv(512, 512, 3, 14, depthwise=True), _conv(672, 672, 5, 14, depthwise=True),
+    MicroBenchmark("max-pool 3x3/2 @112", "pool", lambda: nn.MaxPool2d(3, 2, padding=1),
+                   (1, 64, 112, 112)),
+    MicroBenchmark("x + y @56", "bandwidth", lambda: _Add(_BANDWIDTH_SHAPE), _BANDWIDTH_SHAPE),
+    MicroBenchmark("silu @56", "transcendental", nn.SiLU, (1, 96, 56, 56)),
+    MicroBenchmark("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False),
+                   (1, 4096)),
+    MicroBenchmark("relu @4", "tiny_op", nn.ReLU, (1, 8, 4, 4)),
+    MicroBenchmark("batch_norm @4", "tiny_norm", lambda: nn.BatchNorm2d(8), (1, 8, 4, 4)),
+    MicroBenchmark("pointwise 8->8 @4", "tiny_conv", lambda: nn.Conv2d(8, 8, 1, bias=False),
+                   (1, 8, 4, 4)),
+    MicroBenchmark("depthwise 8 3x3 @4", "tiny_depthwise",
+                   lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), (1, 8, 4, 4)),
 )
 
-# Work of each network, as convcost.analyze counts it (checked in tests/test_latency.py):
-DENSE_MADDS = 28 * 28 * 256 * 256 * 9  # 462,422,016
-POINTWISE_MADDS = 28 * 28 * 256 * 256  # 51,380,224
-DEPTHWISE_MADDS = 56 * 56 * 256 * 9  # 7,225,344
-POOL_FLOPS = 64 * 56 * 56 * (3 * 3 - 1)  # 8 comparisons per output: 1,605,632
-BANDWIDTH_BYTES = 3 * 64 * 112 * 112 * 4  # two operands read, one written: 9,633,792
-STREAM_BYTES = (4096 * 4096 + 4096 + 4096) * 4  # weight + input + output: 67,141,632
+
+def work_of(bench: MicroBenchmark) -> int:
+    """The work convcost counts for one micro-benchmark (its role's measure: multiply-adds,
+    flops, bytes or output elements), from an analysis on the meta device; 0 for the
+    fixed-cost ones."""
+    from convcost.api import analyze
+
+    measure = ROLES[bench.role][1]
+    if not measure:
+        return 0
+    with torch.device("meta"):
+        module = bench.build()
+    row, = analyze(module, bench.input_size).rows
+    if measure == "out_elements":
+        return math.prod(row.out_shape)
+    return int(getattr(row.cost, measure))
 
 
 def cache_size_bytes() -> int:
@@ -137,19 +187,41 @@ class Calibration:
     peak_depthwise_madds_per_s: float
     pool_flops_per_s: float
     bandwidth_bytes_per_s: float
+    transcendental_per_s: float
     stream_bytes_per_s: float
     cache_bytes: int
     op_overhead_s: float
+    norm_overhead_s: float
     conv_overhead_s: float
+    depthwise_overhead_s: float
     device: str
     threads: int
     machine: str
     torch_version: str
     created: str = ""
-    timings_ms: dict[str, float] | None = None  # median ms of each micro-benchmark
+    timings_ms: dict[str, float] | None = None  # median ms of each micro-benchmark, by name
 
     def to_dict(self) -> dict[str, object]:
         return {"version": CACHE_VERSION, **asdict(self)}
+
+    def describe(self) -> list[tuple[str, float, str]]:
+        """(constant, value, unit) rows for people: G/s, GB/s, MiB, µs."""
+        return [
+            ("dense k×k conv peak", self.peak_dense_madds_per_s / 1e9, "G multiply-adds/s"),
+            ("pointwise conv / linear peak", self.peak_pointwise_madds_per_s / 1e9,
+             "G multiply-adds/s"),
+            ("depthwise conv peak", self.peak_depthwise_madds_per_s / 1e9,
+             "G multiply-adds/s"),
+            ("pooling", self.pool_flops_per_s / 1e9, "G flops/s"),
+            ("exp/erf/tanh activations", self.transcendental_per_s / 1e9, "G elements/s"),
+            ("cache bandwidth", self.bandwidth_bytes_per_s / 1e9, "GB/s"),
+            ("streaming bandwidth", self.stream_bytes_per_s / 1e9, "GB/s"),
+            ("last-level cache", self.cache_bytes / 2**20, "MiB"),
+            ("overhead: elementwise op", self.op_overhead_s * 1e6, "µs"),
+            ("overhead: normalisation", self.norm_overhead_s * 1e6, "µs"),
+            ("overhead: conv / linear", self.conv_overhead_s * 1e6, "µs"),
+            ("overhead: depthwise conv", self.depthwise_overhead_s * 1e6, "µs"),
+        ]
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Calibration:
@@ -162,7 +234,7 @@ class Calibration:
             value = getattr(cal, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("op_overhead_s", "conv_overhead_s"):
+        for name in OVERHEADS:
             value = getattr(cal, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
@@ -200,53 +272,55 @@ def cache_path(device: str, threads: int) -> Path:
     return cache_dir() / f"calibration-{digest}.json"
 
 
-def _net_rate(amount: float, seconds: float, overhead_s: float) -> float:
-    """Work per second once the fixed cost is taken off (never below 10 % of the time)."""
-    return amount / max(seconds - overhead_s, 0.1 * seconds)
-
-
 def run_micro_benchmarks(
-    device: str = "cpu", threads: int | None = None, budget_s: float = 0.25, rounds: int = 3
+    device: str = "cpu", threads: int | None = None, budget_s: float = 0.15, rounds: int = 3
 ) -> dict[str, float]:
-    """Seconds of each :data:`MICRO_BENCHMARKS` network: the smallest median over ``rounds``
-    interleaved rounds of ``budget_s`` each."""
+    """Seconds of each :data:`MICRO_BENCHMARKS` network (by name): the median, over
+    ``rounds`` interleaved rounds of ``budget_s`` each, of each round's median time. Every
+    round builds each network afresh (see the module docstring)."""
     dev = check_device(device)
-    best: dict[str, float] = {}
+    times: dict[str, list[float]] = {b.name: [] for b in MICRO_BENCHMARKS}
     rng = torch.random.get_rng_state()
     try:
-        torch.manual_seed(0)
-        modules = [(b, b.build().to(dev)) for b in MICRO_BENCHMARKS]
+        for r in range(max(1, rounds)):
+            torch.manual_seed(r)
+            for bench in MICRO_BENCHMARKS:
+                module = bench.build().to(dev)
+                m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
+                                  warmup=3, min_runs=5, max_runs=2000, budget_s=budget_s)
+                times[bench.name].append(m.median_ms / 1000.0)
     finally:
         torch.random.set_rng_state(rng)
-    for _ in range(max(1, rounds)):
-        for bench, module in modules:
-            m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
-                              warmup=5, min_runs=10, max_runs=2000, budget_s=budget_s)
-            seconds = m.median_ms / 1000.0
-            best[bench.name] = min(best.get(bench.name, seconds), seconds)
-    return best
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def calibration_from_timings(
     seconds: dict[str, float], *, device: str, threads: int, cache_bytes: int | None = None
 ) -> Calibration:
-    """Turn the micro-benchmark times (seconds) into roofline constants (see the table in
-    the module docstring and the work constants above)."""
+    """Turn the micro-benchmark times (seconds, by name) into roofline constants: each fixed
+    cost is its network's time; each rate is ``Σ work / Σ max(t − overhead, t / 10)`` over its
+    role's networks (see the module docstring)."""
     missing = [b.name for b in MICRO_BENCHMARKS if b.name not in seconds]
     if missing:
         raise InvalidArgumentError(f"micro-benchmark timings missing: {', '.join(missing)}")
-    op = seconds["tiny_op"]
-    conv = seconds["tiny_conv"]
+    values: dict[str, float] = {}
+    for bench in MICRO_BENCHMARKS:  # fixed costs first: the rates are net of them
+        field, measure, _ = ROLES[bench.role]
+        if not measure:
+            values[field] = seconds[bench.name]
+    work: dict[str, float] = {}
+    net: dict[str, float] = {}
+    for bench in MICRO_BENCHMARKS:
+        field, measure, overhead_role = ROLES[bench.role]
+        if measure:
+            t = seconds[bench.name]
+            fixed = values[ROLES[overhead_role][0]]
+            work[field] = work.get(field, 0.0) + work_of(bench)
+            net[field] = net.get(field, 0.0) + max(t - fixed, 0.1 * t)
+    values.update({field: work[field] / net[field] for field in work})
     return Calibration(
-        peak_dense_madds_per_s=_net_rate(DENSE_MADDS, seconds["dense"], conv),
-        peak_pointwise_madds_per_s=_net_rate(POINTWISE_MADDS, seconds["pointwise"], conv),
-        peak_depthwise_madds_per_s=_net_rate(DEPTHWISE_MADDS, seconds["depthwise"], conv),
-        pool_flops_per_s=_net_rate(POOL_FLOPS, seconds["pool"], op),
-        bandwidth_bytes_per_s=_net_rate(BANDWIDTH_BYTES, seconds["bandwidth"], op),
-        stream_bytes_per_s=_net_rate(STREAM_BYTES, seconds["stream"], conv),
+        **values,
         cache_bytes=cache_size_bytes() if cache_bytes is None else cache_bytes,
-        op_overhead_s=op,
-        conv_overhead_s=conv,
         device=device,
         threads=threads,
         machine=machine_name(device),
@@ -306,6 +380,8 @@ def calibrate(
 
 __all__ = [
     "MICRO_BENCHMARKS",
+    "OVERHEADS",
+    "ROLES",
     "Calibration",
     "MicroBenchmark",
     "cache_dir",
@@ -316,4 +392,5 @@ __all__ = [
     "machine_key",
     "read_cached",
     "run_micro_benchmarks",
+    "work_of",
 ]

@@ -11,30 +11,38 @@ where ``work`` and ``peak`` depend on the op's class, each a rate measured by on
 - ``pointwise``: 1×1 conv, linear, matmul (a GEMM), work = multiply-adds;
 - ``depthwise``: depthwise conv, work = multiply-adds;
 - ``pool``: max/avg pooling windows, work = convcost's ``flops`` (one per comparison or add);
-- ``memory``: every other op (norm, activation, add, cat, copy, mean, ...), no compute roof.
+- ``transcendental``: activations with an exp, erf or tanh (SiLU, sigmoid, GELU, softmax,
+  ...), work = output elements;
+- ``memory``: every other op (norm, ReLU, add, cat, copy, mean, ...), no compute roof.
 
 The bandwidth is the cache bandwidth when the op's bytes fit in the last-level cache and the
-streaming (DRAM) bandwidth when they do not. The overhead is a tiny conv's time for the conv
-classes and a tiny elementwise op's time for the others. A model's prediction is the sum over
-its ops: eager PyTorch runs them one after another without fusion, which is what convcost's
+streaming (DRAM) bandwidth when they do not. The overhead is a tiny depthwise conv's time for
+depthwise convs, a tiny 1×1 conv's for the other convs and GEMMs, a tiny BatchNorm's for
+normalisation ops and a tiny ReLU's for the rest. A model's prediction is the sum over its
+ops: eager PyTorch runs them one after another without fusion, which is what convcost's
 ``mem_bytes`` assumes too.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from convcost.engine import Row
 from convcost.latency.calibrate import Calibration
 
-OP_CLASSES = ("dense", "pointwise", "depthwise", "pool", "memory")
+OP_CLASSES = ("dense", "pointwise", "depthwise", "pool", "transcendental", "memory")
 POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
                       "avg_pool3d"})
+TRANSCENDENTAL_OPS = frozenset({"sigmoid", "silu", "elu", "tanh", "gelu", "gelu_tanh", "mish",
+                                "softplus", "softmax", "log_softmax"})
+NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
 
 
 def op_class(row: Row) -> str:
-    """``dense``, ``pointwise``, ``depthwise``, ``pool`` or ``memory`` (see the module doc)."""
+    """``dense``, ``pointwise``, ``depthwise``, ``pool``, ``transcendental`` or ``memory``
+    (see the module doc)."""
     if row.conv_kind == "depthwise":
         return "depthwise"
     if row.conv_kind == "pointwise":
@@ -45,6 +53,8 @@ def op_class(row: Row) -> str:
         return "pointwise"
     if row.op in POOL_OPS:
         return "pool"
+    if row.op in TRANSCENDENTAL_OPS:
+        return "transcendental"
     return "memory"
 
 
@@ -105,13 +115,18 @@ def estimate_op(row: Row, cal: Calibration) -> OpEstimate:
                  else cal.stream_bytes_per_s)
     memory_s = nbytes / bandwidth
     if kind == "memory":
-        return OpEstimate(row, kind, 0.0, memory_s, cal.op_overhead_s)
+        overhead = cal.norm_overhead_s if row.op in NORM_OPS else cal.op_overhead_s
+        return OpEstimate(row, kind, 0.0, memory_s, overhead)
+    if kind == "transcendental":
+        return OpEstimate(row, kind, math.prod(row.out_shape) / cal.transcendental_per_s,
+                          memory_s, cal.op_overhead_s)
     if kind == "pool":
         return OpEstimate(row, kind, row.cost.flops / cal.pool_flops_per_s, memory_s,
                           cal.op_overhead_s)
     peak = {"dense": cal.peak_dense_madds_per_s, "pointwise": cal.peak_pointwise_madds_per_s,
             "depthwise": cal.peak_depthwise_madds_per_s}[kind]
-    return OpEstimate(row, kind, row.cost.madds / peak, memory_s, cal.conv_overhead_s)
+    overhead = cal.depthwise_overhead_s if kind == "depthwise" else cal.conv_overhead_s
+    return OpEstimate(row, kind, row.cost.madds / peak, memory_s, overhead)
 
 
 def predict_rows(rows: Iterable[Row], cal: Calibration) -> LatencyPrediction:
@@ -130,8 +145,10 @@ def predict_latency(analysis: object, cal: Calibration) -> LatencyPrediction:
 
 
 __all__ = [
+    "NORM_OPS",
     "OP_CLASSES",
     "POOL_OPS",
+    "TRANSCENDENTAL_OPS",
     "LatencyPrediction",
     "OpEstimate",
     "estimate_op",

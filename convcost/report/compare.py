@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,17 @@ KINDS = ("standard", "depthwise", "pointwise", "grouped")
 
 @dataclass(frozen=True)
 class Compared:
-    """One compared model: its analysis and, when the zoo knows it, its published top-1."""
+    """One compared model: its analysis, its published top-1 when the zoo knows it, and its
+    measured latency when it was timed (``Measurement.to_dict()`` of ``convcost.latency``)."""
 
     analysis: Analysis
     top1: float | None = None
     top1_source: str | None = None
+    latency: Mapping[str, Any] | None = None
+
+    @property
+    def latency_ms(self) -> float | None:
+        return None if self.latency is None else float(self.latency["median_ms"])
 
     def shares(self) -> dict[str, float]:
         """Share of multiply-adds per conv kind (and ``other``: linear, matmul, attention)."""
@@ -43,6 +49,7 @@ class Compared:
             "top1": self.top1,
             "top1_source": self.top1_source,
             "unsupported": a.unsupported,
+            **({} if self.latency is None else {"latency": dict(self.latency)}),
         }
 
 
@@ -55,11 +62,25 @@ def _rel(value: int, base: int, noun: str) -> str:
     return f"{1 / r:.1f}× fewer {noun}" if r < 1 else f"{r:.1f}× more {noun}"
 
 
+def _speed(r: float) -> str:
+    return "as fast" if abs(r - 1) < 0.05 else (
+        f"{1 / r:.1f}× faster" if r < 1 else f"{r:.1f}× slower")
+
+
+def _rel_latency(ms: float | None, base_ms: float | None) -> tuple[str, ...]:
+    """"2.1× faster" / "1.3× slower" against the first model, when both were timed."""
+    if ms is None or not base_ms:
+        return ()
+    return (_speed(ms / base_ms),)
+
+
 def sort_items(items: Sequence[Compared], sort: str | None = None) -> list[Compared]:
     """``items`` sorted by a cost field (ascending) or ``top1`` (descending); None keeps them."""
     rows = list(items)
     if sort == "top1":
         rows.sort(key=lambda c: -(c.top1 or 0.0))
+    elif sort == "latency_ms":
+        rows.sort(key=lambda c: float("inf") if c.latency_ms is None else c.latency_ms)
     elif sort:
         rows.sort(key=lambda c: getattr(c.analysis.totals, sort))
     return rows
@@ -69,15 +90,17 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
     """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending)."""
     rows = sort_items(items, sort)
     base = rows[0].analysis.totals if rows else None
+    timed = any(c.latency is not None for c in rows)
     table = Table(
         title="",
         columns=("model", "input", "params", "mult-adds", "FLOPs", "memory", "peak act.",
-                 "layers", "dw / pw / std / grp mult-adds", "top-1", "vs first"),
+                 "layers", "dw / pw / std / grp mult-adds", "top-1",
+                 *(("latency (IQR)",) if timed else ()), "vs first"),
         raw_columns=("model", "input", "params", "madds", "flops", "mem_read_bytes",
                      "mem_write_bytes", "mem_bytes", "peak_activation_bytes", "layers",
                      "depthwise_share", "pointwise_share", "standard_share", "grouped_share",
-                     "top1"),
-        right_align=frozenset({2, 3, 4, 5, 6, 7, 9}),
+                     "top1", *(("latency_ms", "latency_iqr_ms") if timed else ())),
+        right_align=frozenset({2, 3, 4, 5, 6, 7, 9, *((10,) if timed else ())}),
     )
     for c in rows:
         a, rec = c.analysis, c.record()
@@ -86,15 +109,21 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
         shares = " / ".join(f"{100 * sh[k]:.0f}%" for k in ("depthwise", "pointwise",
                                                              "standard", "grouped"))
         rel = "baseline" if base is None or c is rows[0] else ", ".join(
-            (_rel(t.madds, base.madds, "mult-adds"), _rel(t.params, base.params, "params")))
+            (_rel(t.madds, base.madds, "mult-adds"), _rel(t.params, base.params, "params"),
+             *_rel_latency(c.latency_ms, rows[0].latency_ms)))
+        lat = c.latency
         table.add(
             [a.model, "×".join(map(str, a.input)), si(t.params), si(t.madds), si(t.flops),
              megabytes(t.mem_bytes), megabytes(rec["peak_activation_bytes"]),
-             str(rec["layers"]), shares, f"{c.top1:.1f}%" if c.top1 is not None else "—", rel],
+             str(rec["layers"]), shares, f"{c.top1:.1f}%" if c.top1 is not None else "—",
+             *((f"{lat['median_ms']:.2f} ms (±{lat['iqr_ms'] / 2:.2f})" if lat else "—",)
+               if timed else ()), rel],
             [a.model, "x".join(map(str, a.input)), t.params, t.madds, t.flops,
              t.mem_read_bytes, t.mem_write_bytes, t.mem_bytes, rec["peak_activation_bytes"],
              rec["layers"], sh["depthwise"], sh["pointwise"], sh["standard"], sh["grouped"],
-             "" if c.top1 is None else c.top1],
+             "" if c.top1 is None else c.top1,
+             *((("", "") if lat is None else (lat["median_ms"], lat["iqr_ms"])) if timed
+               else ())],
         )
     table.notes.extend(explain(rows))
     return table
@@ -135,6 +164,15 @@ def explain(items: Sequence[Compared]) -> list[str]:
             direction = f"{1 / r:.1f}× fewer" if r < 1 else f"{r:.1f}× more"
             notes.append(f"biggest difference: {name(c)} has {direction} {what} than "
                          f"{name(first)}")
+            if c.latency_ms is not None and first.latency_ms:
+                m = c.analysis.totals.madds / max(first.analysis.totals.madds, 1)
+                t = c.latency_ms / first.latency_ms
+                notes.append(
+                    f"measured: {name(c)} runs {_speed(t)} than {name(first)} with "
+                    f"{_speed(m).replace('faster', 'fewer').replace('slower', 'more')} "
+                    "mult-adds" + ("" if 0.8 < t / m < 1.25 else
+                                   " — FLOPs are not speed: memory access, op count and "
+                                   "parallelism decide the rest (convcost guidelines)"))
     return notes
 
 

@@ -211,9 +211,11 @@ COMPARE_FIELDS = ("params", "madds", "flops", "mem_bytes")
 
 
 def compare_bars(analyses: Sequence[Analysis], fields: Sequence[str] = COMPARE_FIELDS,
-                 labels: Sequence[str] | None = None) -> Figure:
+                 labels: Sequence[str] | None = None,
+                 latency_ms: Sequence[float] | None = None) -> Figure:
     """Grouped bars: one group per figure (params, multiply-adds, ...), one bar per model,
-    height relative to the first model (= 1), each bar labelled with its absolute value."""
+    height relative to the first model (= 1), each bar labelled with its absolute value.
+    ``latency_ms`` (one measured median per analysis) adds a "latency" group."""
     if not analyses:
         raise InvalidArgumentError("compare_bars needs at least one analysis")
     for f in fields:
@@ -227,20 +229,27 @@ def compare_bars(analyses: Sequence[Analysis], fields: Sequence[str] = COMPARE_F
 
     fig = new_figure(min(14.0, 2.5 + len(fields) * (0.45 * len(analyses) + 0.6)), 4.8)
     ax = fig.add_subplot()
-    base = analyses[0].totals.as_dict()
+    if latency_ms is not None and len(latency_ms) != len(analyses):
+        raise InvalidArgumentError("compare_bars: give one latency per analysis")
+    values: list[dict[str, float]] = [dict(a.totals.as_dict()) for a in analyses]
+    if latency_ms is not None:
+        fields = (*fields, "latency_ms")
+        for vals, ms in zip(values, latency_ms, strict=True):
+            vals["latency_ms"] = ms
+    base = values[0]
     n = len(analyses)
     width = 0.8 / n
     x = np.arange(len(fields))
     colors = [f"C{i % 10}" for i in range(n)]
     top = 0.0
-    for j, (a, name) in enumerate(zip(analyses, names, strict=True)):
-        vals = a.totals.as_dict()
+    for j, (vals, name) in enumerate(zip(values, names, strict=True)):
         rel = [vals[f] / base[f] if base[f] else 0.0 for f in fields]
         top = max(top, *rel)
         bars = ax.bar(x + (j - (n - 1) / 2) * width, rel, width * 0.92, label=name,
                       color=colors[j], gid=f"bars-{j}")
         texts = [megabytes(vals[f], 1).replace(" MB", "MB") if f.endswith("bytes")
-                 else si(vals[f], 1) for f in fields]
+                 else f"{vals[f]:.3g}ms" if f == "latency_ms" else si(vals[f], 1)
+                 for f in fields]
         ax.bar_label(bars, texts, fontsize=7.5 if n <= 4 else 6.5, padding=2,
                      rotation=0 if n <= 4 else 90)
     ax.set_xticks(x, [AXIS_LABELS[f].split(" (")[0] if f in AXIS_LABELS else f
