@@ -205,6 +205,13 @@ def test_compare_bars(mobilenet: convcost.Analysis) -> None:
     assert second[1] == pytest.approx(149_497_088 / 568_740_352)
     assert [t.get_text() for t in ax.get_xticklabels()] == [
         "parameters", "multiply-adds", "FLOPs", "memory access"]
+    # a measured latency per model adds a fifth group, relative to the first: 6 ms / 4 ms
+    fig = plots.compare_bars([mobilenet, half], latency_ms=[4.0, 6.0])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "measured latency"
+    assert [p.get_height() for p in ax.containers[1]][-1] == pytest.approx(1.5)
+    with pytest.raises(convcost.InvalidArgumentError):
+        plots.compare_bars([mobilenet, half], latency_ms=[4.0])
 
 
 def test_save_is_deterministic(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
