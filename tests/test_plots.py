@@ -276,3 +276,26 @@ def test_cli_compare_plot(tmp_path: Path) -> None:
                             "--format", "json", "--plot", str(out)])
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_latency_figures_content() -> None:
+    names = ["a", "b", "c"]
+    fig = plots.latency_vs_madds(names, [1_000_000_000, 2_000_000_000, 4_000_000_000],
+                                 [10.0, 15.0, 40.0], title="t")
+    ax = fig.axes[0]
+    (pts,) = ax.collections
+    assert [tuple(xy) for xy in pts.get_offsets()] == [(1.0, 10.0), (2.0, 15.0), (4.0, 40.0)]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert {t.get_text() for t in ax.texts} == set(names)  # room for every label here
+    series = {"baseline": [12.0, 14.0, 30.0], "convcost": [9.0, 16.0, 41.0]}
+    fig = plots.predicted_vs_measured(names, [10.0, 15.0, 40.0], series, tolerance=0.25)
+    ax = fig.axes[0]
+    offsets = [c.get_offsets() for c in ax.collections if len(c.get_offsets()) == 3]
+    assert [[tuple(xy) for xy in o] for o in offsets] == [
+        [(10.0, 12.0), (15.0, 14.0), (40.0, 30.0)], [(10.0, 9.0), (15.0, 16.0), (40.0, 41.0)]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "y = x", "±25%", "baseline", "convcost"]
+    # the limits hold every point: 0.7 × 9 to 1.4 × 41
+    assert ax.get_xlim() == pytest.approx((6.3, 57.4))
+    with pytest.raises(convcost.InvalidArgumentError):
+        plots.predicted_vs_measured(names, [1.0], series)

@@ -679,10 +679,94 @@ PLOTS: dict[str, Callable[..., Figure]] = {
 }
 
 
+
+# --- latency -----------------------------------------------------------------------------------
+
+
+def latency_vs_madds(names: Sequence[str], madds: Sequence[int], measured_ms: Sequence[float],
+                     title: str = "") -> Figure:
+    """Measured latency against multiply-adds (log-log), one labelled point per model: how
+    far FLOPs are from speed."""
+    if not len(names) == len(madds) == len(measured_ms) or not names:
+        raise InvalidArgumentError("latency_vs_madds needs one madds and one latency per name")
+    fig = new_figure(8.0, 6.0)
+    ax = fig.add_subplot()
+    xs = [m / 1e9 for m in madds]
+    ax.scatter(xs, measured_ms, color="C0", zorder=3, s=22)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("multiply-adds (G) — log scale")
+    ax.set_ylabel("measured latency, median (ms) — log scale")
+    ax.set_title("Multiply-adds vs measured latency" + (f"\n{title}" if title else ""),
+                 fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.margins(0.08)
+    place_labels(ax, xs, measured_ms, list(names), fontsize=6.5)
+    return fig
+
+
+def predicted_vs_measured(names: Sequence[str], measured_ms: Sequence[float],
+                          predictions: dict[str, Sequence[float]], *, tolerance: float = 0.25,
+                          label_series: str | None = None, title: str = "") -> Figure:
+    """Each predictor's latency (``predictions``: legend label → one value per model) against
+    the measured one, log-log, with y = x and the ±``tolerance`` band; the points of
+    ``label_series`` (default: the last series) carry the model names."""
+    if not names or any(len(v) != len(names) for v in (measured_ms, *predictions.values())):
+        raise InvalidArgumentError("predicted_vs_measured needs one value per model and series")
+    allv = [*measured_ms, *(v for vals in predictions.values() for v in vals)]
+    lo, hi = min(allv) * 0.7, max(allv) * 1.4
+    fig = new_figure(8.0, 6.6)
+    ax = fig.add_subplot()
+    ax.plot([lo, hi], [lo, hi], color="black", lw=1, label="y = x")
+    ax.fill_between([lo, hi], [lo * (1 - tolerance), hi * (1 - tolerance)],
+                    [lo * (1 + tolerance), hi * (1 + tolerance)], color="0.85",
+                    label=f"±{tolerance:.0%}")
+    markers = ("x", "o", "s", "^")
+    for i, (label, vals) in enumerate(predictions.items()):
+        ax.scatter(measured_ms, vals, marker=markers[i % len(markers)], color=f"C{i + 1}",
+                   zorder=3 + i, s=24, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured latency, median (ms) — log scale")
+    ax.set_ylabel("predicted latency (ms) — log scale")
+    ax.set_title("Predicted vs measured latency" + (f"\n{title}" if title else ""),
+                 fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    key = label_series if label_series is not None else list(predictions)[-1]
+    others = [(x, y) for k, vals in predictions.items() if k != key
+              for x, y in zip(measured_ms, vals, strict=True)]
+    place_labels(ax, list(measured_ms), list(predictions[key]), list(names), fontsize=6,
+                 obstacles=others,
+                 colors=[f"C{list(predictions).index(key) + 1}"] * len(names))
+    return fig
+
+
 __all__ = [  # the points helpers are re-exported so that convcost.plots is one stop
-    "AXIS_LABELS", "COMPARE_FIELDS", "COST_AXES", "KIND_COLORS", "CostPoint", "accuracy_vs_cost",
-    "compare_bars", "cumulative_cost", "figure_png", "new_figure", "pareto_frontier",
-    "per_layer_cost", "place_labels", "point_for", "roofline_scatter", "save_figure",
-    "separable_ratio_surface", "sweep_points", "sweepable_models", "width_resolution_sweep",
-    "with_latency", "zoo_points",
+    "AXIS_LABELS",
+    "COMPARE_FIELDS",
+    "COST_AXES",
+    "KIND_COLORS",
+    "CostPoint",
+    "accuracy_vs_cost",
+    "compare_bars",
+    "cumulative_cost",
+    "figure_png",
+    "latency_vs_madds",
+    "new_figure",
+    "pareto_frontier",
+    "per_layer_cost",
+    "place_labels",
+    "point_for",
+    "predicted_vs_measured",
+    "roofline_scatter",
+    "save_figure",
+    "separable_ratio_surface",
+    "sweep_points",
+    "sweepable_models",
+    "width_resolution_sweep",
+    "with_latency",
+    "zoo_points",
 ]
