@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -237,16 +236,15 @@ ZOO = [e.name for e in list_entries()]
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_at_224_has_no_unexplained_delta(name: str) -> None:
-    start = time.perf_counter()
     cc = crosscheck(name, (1, 3, 224, 224))
-    failed = {p.peer: p.message for p in cc.peers if p.status == "failed"}
-    assert not failed, failed
+    # `make test` installs every peer (the oracles extra): a skipped peer would hide deltas
+    not_run = {p.peer: p.message for p in cc.peers if p.status != "ok"}
+    assert not not_run, not_run
     bad = {p.peer: [c.to_dict() for c in (*p.totals, *p.layers) if not c.explained][:3]
            for p in cc.peers if p.unexplained}
     assert cc.unexplained == 0, bad
     real = cc.peer("real")
     assert real.headline is not None and real.headline.reported == cc.madds
-    assert time.perf_counter() - start < 120
 
 
 def test_convcost_crosscheck_stays_the_function_after_its_package_is_imported() -> None:

@@ -8,7 +8,6 @@ with this interpreter (``sys.executable``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,10 +34,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
                for c in nb.cells if c.cell_type == "code"), f"{path.name}: clear its outputs"
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,
                                      resources={"metadata": {"path": str(tmp_path)}})
-    start = time.perf_counter()
     client.execute()  # raises CellExecutionError naming the cell if any cell fails
-    elapsed = time.perf_counter() - start
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
                  if "image/png" in o.get("data", {}))
     assert images >= 3, f"{path.name}: expected its figures, got {images}"
-    assert elapsed < 60, f"{path.name} took {elapsed:.0f} s"
