@@ -32,7 +32,7 @@ def pair() -> tuple[convcost.Analysis, convcost.Analysis]:
 def test_table_notes_and_sort_with_injected_latency(
         pair: tuple[convcost.Analysis, convcost.Analysis]) -> None:
     mob, shuf = pair
-    # mult-adds: 144,906,872 / 568,740,352 = 0.255 (3.9× fewer); latency 10 / 16 = 0.625
+    # mult-adds: 144,907,992 / 568,740,352 = 0.255 (3.9× fewer); latency 10 / 16 = 0.625
     items = [Compared(mob, latency=_lat(16.0)), Compared(shuf, latency=_lat(10.0))]
     table = compare_table(items)
     assert "latency (IQR)" in table.columns
