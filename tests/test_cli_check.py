@@ -38,6 +38,7 @@ def model_file(tmp_path: Path) -> str:
 
 
 def test_json_shape_and_exit_0(model_file: str) -> None:
+    pytest.importorskip("fvcore")
     r = runner.invoke(app, ["check", model_file, "--input", "3x8x8", "--batch", "2",
                             "--peer", "real", "--peer", "fvcore", "--format", "json"])
     assert r.exit_code == 0, r.output
@@ -50,11 +51,10 @@ def test_json_shape_and_exit_0(model_file: str) -> None:
     real, fv = m["peers"]
     assert real["peer"] == "real" and real["reported"] == real["predicted"] == 27_648
     assert real["unexplained"] == 0 and "layers" not in real
-    assert fv["peer"] == "fvcore"
-    if fv["status"] == "ok":
-        # + BN 2 per element: 2·8·64·2 = 2,048
-        assert fv["reported"] == fv["predicted"] == 27_648 + 2_048
-        assert fv["rules"] == {"fvcore-bn-per-element": 2_048} and fv["delta"] == 0
+    assert fv["peer"] == "fvcore" and fv["status"] == "ok", fv
+    # + BN 2 per element: 2·8·64·2 = 2,048
+    assert fv["reported"] == fv["predicted"] == 27_648 + 2_048
+    assert fv["rules"] == {"fvcore-bn-per-element": 2_048} and fv["delta"] == 0
 
 
 def test_layers_json_and_table(model_file: str) -> None:
@@ -86,6 +86,22 @@ def test_unexplained_exits_1(model_file: str, monkeypatch: pytest.MonkeyPatch) -
     r = runner.invoke(app, ["check", model_file, "--input", "3x8x8",
                             "--peer", "torch-flopcounter"])
     assert r.exit_code == 1 and "UNEXPLAINED" in r.stdout
+
+
+def test_failed_peer_exits_1(model_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcost.oracles import peers
+
+    def broken(model: object, x: object) -> object:
+        raise RuntimeError("the peer crashed")
+
+    monkeypatch.setitem(peers.RUNNERS, "torch-flopcounter", broken)
+    r = runner.invoke(app, ["check", model_file, "--input", "3x8x8",
+                            "--peer", "torch-flopcounter", "--format", "json"])
+    assert r.exit_code == 1, r.output  # a crashed peer proves nothing: CI must not pass
+    data = json.loads(r.stdout)
+    assert data["failed"] == 1 and data["unexplained"] == 0
+    peer = data["models"][0]["peers"][0]
+    assert peer["status"] == "failed" and "the peer crashed" in peer["message"]
 
 
 def test_skipped_peer_in_table(model_file: str, monkeypatch: pytest.MonkeyPatch) -> None:

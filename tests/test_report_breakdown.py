@@ -111,9 +111,9 @@ def _report_files(out: Path) -> set[str]:
 def test_write_report(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
     out = tmp_path / "mnv1"
     files = breakdown.write_report([Compared(mobilenet, 70.6, "Table 6")], out)
-    assert {f.name for f in files} == _report_files(out) == {
+    assert {f.name for f in files} | {breakdown.MARKER} == _report_files(out) == {
         "report.md", "report.html", "mobilenet_v1_per_layer.png",
-        "mobilenet_v1_cumulative.png", "mobilenet_v1_roofline.png"}
+        "mobilenet_v1_cumulative.png", "mobilenet_v1_roofline.png", breakdown.MARKER}
     md = (out / "report.md").read_text()
     assert "- **multiply-adds**: 568.74M (568,740,352)" in md
     assert "- **published top-1**: 70.6% (Table 6)" in md
@@ -131,6 +131,28 @@ def test_write_report(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
     assert all(f.read_bytes() == (out / f.name).read_bytes() for f in again)
     with pytest.raises(InvalidArgumentError, match="--force"):
         breakdown.write_report([Compared(mobilenet)], out)
+
+
+def test_force_never_replaces_a_folder_convcost_did_not_write(
+        tmp_path: Path, mobilenet: convcost.Analysis) -> None:
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(InvalidArgumentError, match="not a convcost report folder"):
+        breakdown.write_report([Compared(mobilenet)], mine, force=True)
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    # a report folder with a file of the user's added is refused too
+    out = tmp_path / "rep"
+    breakdown.write_report([Compared(mobilenet)], out)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidArgumentError, match="notes.txt"):
+        breakdown.write_report([Compared(mobilenet)], out, force=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    # and through the CLI: exit 2, one line, nothing touched
+    r = runner.invoke(app, ["report", "mobilenet_v1", "--input", "32", "--out", str(mine),
+                            "--force"])
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert (mine / "thesis.tex").exists()
 
 
 def test_interrupted_report_leaves_the_old_one(tmp_path: Path, mobilenet: convcost.Analysis,

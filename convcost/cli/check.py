@@ -46,6 +46,7 @@ def _rules(rules: dict[str, Any]) -> str:
 
 
 def _table(checks: list[Any], layers: bool) -> Any:
+    from convcost.oracles.check import plain
     from convcost.report.tables import Table
 
     title = ("convcost check: " + ", ".join(f"{c.model} {'x'.join(map(str, c.input))}"
@@ -76,20 +77,16 @@ def _table(checks: list[Any], layers: bool) -> Any:
                             c.module, c.metric]
                 else:
                     head = [cc.model, p.peer, c.metric]
-                table.add([*head, *vals], [*head, *(_plain(v) for v in raw)])
+                table.add([*head, *vals], [*head, *(plain(v) for v in raw)])
     total = sum(c.unexplained for c in checks)
-    table.notes.append(f"unexplained: {total}" + ("" if total == 0 else
-                                                  " (exit code 1)"))
+    failed = sum(c.failed for c in checks)
+    table.notes.append(f"unexplained: {total}" + (f"; peers that failed: {failed}" if failed
+                                                  else "")
+                       + (" (exit code 1)" if total or failed else ""))
     table.notes.append("predicted = what convcost computes, from its own rows and the peer's "
                        "counting rules, that the peer reports; rules: docs/conventions.md "
                        "(each rule's contribution: --format json or csv)")
     return table
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Fraction):
-        return int(v) if v.denominator == 1 else float(v)
-    return v
 
 
 @app.command()
@@ -119,6 +116,8 @@ def check(
         model, name, sizes = resolve_with_input(spec, input, batch, "cpu")
         results.append(crosscheck(model, sizes[0], peers=peer or None, name=name))
     payload = {"models": [c.to_dict(layers) for c in results],
-               "unexplained": sum(c.unexplained for c in results)}
+               "unexplained": sum(c.unexplained for c in results),
+               "failed": sum(c.failed for c in results)}
     emit(_table(results, layers), payload, fmt, out)
-    return UNEXPLAINED_EXIT if payload["unexplained"] else 0
+    # a peer that crashed proves nothing: CI must not pass on it
+    return UNEXPLAINED_EXIT if payload["unexplained"] or payload["failed"] else 0

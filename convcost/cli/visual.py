@@ -56,10 +56,11 @@ def report(
 ) -> None:
     """Per-layer breakdown report: Markdown + self-contained HTML with plots."""
     from convcost.cli.models import compared_items
-    from convcost.report.breakdown import write_report
+    from convcost.report.breakdown import check_replaceable, write_report
 
     if out.exists() and not force:  # fail before analysing anything
         raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
+    check_replaceable(out)
     if not out.parent.is_dir():
         raise InvalidArgumentError(f"--out: folder {out.parent} does not exist; create it "
                                    "first")
@@ -83,19 +84,38 @@ class Axis(str, Enum):
 
 
 def _read_latency(path: Path) -> dict[str, float]:
-    """Latency in ms by spec: ``{"spec": ms}`` or ``{"models": [{"model", "median_ms"}]}``
-    (the shape of ``convcost bench --format json``)."""
+    """Latency in ms at batch 1 by ``"spec"`` or ``"spec@resolution"``: either
+    ``{"spec": ms}`` or the JSON of ``convcost bench`` (``{"models": [{"model", "input",
+    "median_ms", ...}]}``), whose records are keyed by model and input resolution."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidArgumentError(f"--latency {path}: cannot read JSON ({exc})") from exc
+
+    def ms(value: object, what: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise InvalidArgumentError(f"--latency {path}: {what} must be a positive number of "
+                                       f"milliseconds, got {value!r}")
+        return float(value)
+
+    out: dict[str, float] = {}
     if isinstance(data, dict) and isinstance(data.get("models"), list):
-        return {str(m["model"]): float(m["median_ms"]) for m in data["models"]
-                if isinstance(m, dict) and "model" in m and m.get("median_ms") is not None}
-    if isinstance(data, dict) and all(isinstance(v, int | float) for v in data.values()):
-        return {str(k): float(v) for k, v in data.items()}
-    raise InvalidArgumentError(f"--latency {path}: expected {{\"spec\": ms, ...}} or the JSON "
-                               "of convcost bench")
+        for m in data["models"]:
+            if not isinstance(m, dict) or "model" not in m or "median_ms" not in m:
+                raise InvalidArgumentError(f"--latency {path}: each record needs model and "
+                                           "median_ms (the JSON of convcost bench)")
+            shape = m.get("input") or [1]
+            if shape[0] != 1:
+                raise InvalidArgumentError(f"--latency {path}: {m['model']} was timed at batch "
+                                           f"{shape[0]}; accuracy plots need batch-1 latency")
+            key = f"{m['model']}@{shape[-1]}" if len(shape) > 1 else str(m["model"])
+            out[key] = ms(m["median_ms"], f"{m['model']}'s median_ms")
+    elif isinstance(data, dict) and data:
+        out = {str(k): ms(v, str(k)) for k, v in data.items()}
+    if not out:
+        raise InvalidArgumentError(f"--latency {path}: expected {{\"spec\": ms, ...}} or the "
+                                   "JSON of convcost bench")
+    return out
 
 
 @app.command()

@@ -34,7 +34,8 @@ Number = int | Fraction
 PEERS: tuple[str, ...] = ("real", *RUNNERS)
 
 
-def _plain(x: Number | str | None) -> int | float | str | None:
+def plain(x: Number | str | None) -> int | float | str | None:
+    """An exact count as JSON has it: an int when whole, else a float."""
     if isinstance(x, Fraction):
         return int(x) if x.denominator == 1 else float(x)
     return x
@@ -69,9 +70,9 @@ class Comparison:
         if self.scope is not None:
             d["name"] = self.scope
             d["module"] = self.module
-        d.update(reported=_plain(self.reported), predicted=_plain(self.predicted),
-                 delta=_plain(self.delta), explained=self.explained,
-                 rules={k: _plain(v) for k, v in self.rules.items()})
+        d.update(reported=plain(self.reported), predicted=plain(self.predicted),
+                 delta=plain(self.delta), explained=self.explained,
+                 rules={k: plain(v) for k, v in self.rules.items()})
         if self.baseline is not None:
             d["convcost_madds"] = self.baseline
         return d
@@ -109,9 +110,9 @@ class PeerResult:
             d["message"] = self.message
         head = self.headline
         if head is not None:
-            d.update(metric=head.metric, reported=_plain(head.reported),
-                     predicted=_plain(head.predicted), delta=_plain(head.delta),
-                     rules={k: _plain(v) for k, v in head.rules.items()})
+            d.update(metric=head.metric, reported=plain(head.reported),
+                     predicted=plain(head.predicted), delta=plain(head.delta),
+                     rules={k: plain(v) for k, v in head.rules.items()})
         d["unexplained"] = self.unexplained
         d["checks"] = [c.to_dict() for c in self.totals]
         d["layers_compared"] = len(self.layers)
@@ -139,6 +140,11 @@ class CrossCheck:
     def unexplained(self) -> int:
         return sum(p.unexplained for p in self.peers)
 
+    @property
+    def failed(self) -> int:
+        """Peers that raised (a peer that is not installed is skipped, not failed)."""
+        return sum(p.status == "failed" for p in self.peers)
+
     def peer(self, name: str) -> PeerResult:
         for p in self.peers:
             if p.peer == name:
@@ -147,7 +153,7 @@ class CrossCheck:
 
     def to_dict(self, layers: bool = False) -> dict[str, Any]:
         return {"model": self.model, "input": list(self.input), "madds": self.madds,
-                "params": self.params, "unexplained": self.unexplained,
+                "params": self.params, "unexplained": self.unexplained, "failed": self.failed,
                 "peers": [p.to_dict(layers) for p in self.peers]}
 
 
@@ -159,13 +165,6 @@ def _scoped(rows: Iterable[Any]) -> dict[str, list[Any]]:
     for r in rows:
         out.setdefault(r.name, []).append(r)
     return out
-
-
-def _predicted(adapter: Adapter, rows: Sequence[Any], batch: int) -> Number:
-    value = predict(adapter, rows, batch).value
-    if adapter.truncate:
-        return int(value)  # the peer returns int() of its fractional per-sample figure
-    return int(value) if value.denominator == 1 else value
 
 
 def _compare(metric: str, reported: Number, pred: Prediction, adapter: Adapter,
@@ -355,4 +354,4 @@ def _run_peers(wanted: list[str], module: nn.Module, x: torch.Tensor, analysis: 
     return results
 
 
-__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "crosscheck"]
+__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "crosscheck", "plain"]

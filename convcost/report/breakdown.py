@@ -372,6 +372,7 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
         raise InvalidArgumentError(f"--out {out} is a file; give a folder for the report")
     if out.exists() and not force:
         raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
+    check_replaceable(out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InvalidArgumentError(f"--out: folder {parent} does not exist; create it first")
@@ -379,7 +380,8 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
     title = title or "convcost report: " + ", ".join(s.analysis.model for s in secs)
     images = render_images(secs, dpi)
     files = {"report.md": render_markdown(secs, title).encode("utf-8"),
-             "report.html": render_html(secs, title, images).encode("utf-8"), **images}
+             "report.html": render_html(secs, title, images).encode("utf-8"), **images,
+             MARKER: b"convcost report folder: convcost report --force may replace it\n"}
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
     old: Path | None = None
     try:
@@ -398,9 +400,30 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    return [out / name for name in files]
+    return [out / name for name in files if name != MARKER]
 
 
-__all__ = ["PLOT_NAMES", "Section", "findings", "layer_frame", "layer_table", "layer_type",
-           "layer_type_frame", "layer_type_table", "render_html", "render_images",
-           "render_markdown", "sections", "table_html", "weights", "write_report"]
+MARKER = ".convcost-report"
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is absent or a report folder convcost wrote (its
+    marker file present, nothing but report files beside it): ``--force`` must never delete
+    a user's files."""
+    if not out.is_dir():
+        return
+    entries = {e.name for e in out.iterdir()}
+    if not entries:
+        return
+    foreign = sorted(n for n in entries - {MARKER, "report.md", "report.html"}
+                     if not n.endswith(".png"))
+    if MARKER not in entries or foreign:
+        what = f"it holds {', '.join(foreign[:3])}" if foreign else "convcost did not write it"
+        raise InvalidArgumentError(f"{out} is not a convcost report folder ({what}); give "
+                                   "a new or empty folder for --out")
+
+
+__all__ = ["MARKER", "PLOT_NAMES", "Section", "check_replaceable", "findings", "layer_frame",
+           "layer_table", "layer_type", "layer_type_frame", "layer_type_table", "render_html",
+           "render_images", "render_markdown", "sections", "table_html", "weights",
+           "write_report"]

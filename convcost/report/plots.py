@@ -115,7 +115,8 @@ def _si_formatter(unit: str = "") -> Any:
     from matplotlib.ticker import FuncFormatter
 
     if unit == "B":
-        return FuncFormatter(lambda v, _: _tick_label(v / 1e6) + "MB" if v > 0 else "0")
+        # 500KB, 200MB, 1.5GB (decimal prefixes, as every MB in convcost)
+        return FuncFormatter(lambda v, _: _tick_label(v) + "B" if v > 0 else "0")
     return FuncFormatter(lambda v, _: _tick_label(v))
 
 
