@@ -24,7 +24,10 @@ def torch_dtype(dtype: torch.dtype | str) -> torch.dtype:
         return dtype
     from convcost.formulas._core import canonical_dtype
 
-    name = canonical_dtype(dtype)
+    try:
+        name = canonical_dtype(dtype)
+    except InvalidArgumentError:
+        name = str(dtype)
     if name not in _DTYPES:
         raise InvalidArgumentError(f"dtype {dtype!r} is not a floating type; use one of "
                                    f"{', '.join(_DTYPES)}")

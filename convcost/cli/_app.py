@@ -56,7 +56,7 @@ class _Group(TyperGroup):
                 raise
             code = _fail(str(exc), 2)
         except ClickException as exc:
-            code = _fail(exc.format_message(), 2 if exc.exit_code == 2 else exc.exit_code)
+            code = _fail(exc.format_message(), 2)  # usage, bad parameter, unreadable file
         except KeyboardInterrupt:
             code = _fail("interrupted", 130)
         except Exception as exc:
@@ -89,8 +89,19 @@ class Format(str, Enum):
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="table (terminal), json, csv or md.")
 ]
+def _checked_out(out: Path | None) -> Path | None:
+    """``--out`` is checked before any work: a folder that exists, a name that is not one."""
+    if out is not None:
+        if out.is_dir():
+            raise ConvcostError(f"--out {out} is a directory; give a file path")
+        if not out.parent.is_dir():
+            raise ConvcostError(f"--out: folder {out.parent} does not exist; create it first")
+    return out
+
+
 OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.",
+                              callback=_checked_out)
 ]
 
 
@@ -133,29 +144,36 @@ _NATURAL_WIDTH = 4000  # wider than any table: rich then uses its natural width
 
 
 def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
-    """Render ``table`` (a report Table) or ``payload`` (JSON-able) in ``fmt``."""
+    """Render ``table`` (a report Table, or a list of them) or ``payload`` (JSON-able) in
+    ``fmt``; several tables follow one another (CSV: each under a ``# title`` line)."""
     from convcost.report import tables
 
+    several = list(table) if isinstance(table, (list, tuple)) else [table]
     if fmt is Format.json:
         write_text(json.dumps(payload, indent=2) + "\n", out)
     elif fmt is Format.csv:
-        write_text(tables.to_csv(table), out)
+        write_text(tables.to_csv(several[0]) if len(several) == 1 else "\n".join(
+            f"# {t.title}\n" + tables.to_csv(t) for t in several), out)
     elif fmt is Format.md:
-        write_text(tables.to_markdown(table), out)
-    elif out is not None:
-        from rich.console import Console
-
-        # a file has no width to respect: render at the table's natural width
-        buf = Console(record=True, width=_NATURAL_WIDTH,
-                      file=open(os.devnull, "w"))  # noqa: SIM115
-        tables.print_rich(table, buf)
-        write_text(buf.export_text(), out)
+        write_text("\n".join(tables.to_markdown(t) for t in several), out)
     else:
         from rich.console import Console
 
-        # piped: no terminal width to respect, so never truncate or drop a column
-        console = Console() if sys.stdout.isatty() else Console(width=_NATURAL_WIDTH)
-        tables.print_rich(table, console)
+        # a file or a pipe has no width to respect: render at the tables' natural width,
+        # never truncating or dropping a column
+        with open(os.devnull, "w") as sink:
+            if out is None and sys.stdout.isatty():
+                console = Console()
+            elif out is None:
+                console = Console(width=_NATURAL_WIDTH)
+            else:
+                console = Console(record=True, width=_NATURAL_WIDTH, file=sink)
+            for i, t in enumerate(several):
+                if i:
+                    console.print()
+                tables.print_rich(t, console)
+            if out is not None:
+                write_text(console.export_text(), out)
 
 
 InputOpt = Annotated[

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,38 +14,9 @@ from convcost.cli._app import (
     InputOpt,
     OutOpt,
     app,
+    emit,
     resolve_with_input,
-    write_text,
 )
-
-
-def _render(tables: list[Any], payload: Any, fmt: Format, out: Path | None) -> None:
-    """Several tables in one output (JSON: the payload)."""
-    from convcost.report import tables as render
-
-    if fmt is Format.json:
-        write_text(json.dumps(payload, indent=2) + "\n", out)
-    elif fmt is Format.csv:
-        parts = []
-        for t in tables:
-            parts.append(f"# {t.title}\n" + render.to_csv(t))
-        write_text("\n".join(parts), out)
-    elif fmt is Format.md:
-        write_text("\n".join(render.to_markdown(t) for t in tables), out)
-    else:
-        import os
-
-        from rich.console import Console
-
-        if out is not None:
-            console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
-        else:
-            console = Console() if sys.stdout.isatty() else Console(width=240)
-        for t in tables:
-            render.print_rich(t, console)
-            console.print()
-        if out is not None:
-            write_text(console.export_text(), out)
 
 
 def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: int,
@@ -75,10 +44,18 @@ def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: in
                    geometry=conv_geometry(module), small_fraction=small,
                    block_depth=block_depth, fold_bn=fold_bn, times_s=times)
     payload = {"model": a.model, "input": list(a.input), "dtype": a.dtype,
-               "bench": None if times is None else {"threads": threads, "device": "cpu",
+               "bench": None if times is None else {"threads": _threads(threads),
+                                                   "device": "cpu",
                                                    "seconds": sum(times.values())},
                **result.to_dict()}
     return audit_tables(result, top, a.model), payload
+
+
+def _threads(threads: int | None) -> int:
+    """The thread count a timed run used: the one asked for, else torch's setting."""
+    import torch
+
+    return threads if threads is not None else torch.get_num_threads()
 
 
 def _reproduce(batch: int, threads: int | None, budget: float, rounds: int, widths: str,
@@ -153,4 +130,4 @@ def guidelines(
                                        "resnet50), or --reproduce")
         tables, payload = _audit(model, input, batch, dtype, top, fold_bn, block_depth, small,
                                  bench, threads)
-    _render(tables, payload, fmt, out)
+    emit(tables, payload, fmt, out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -204,19 +203,8 @@ def _render(records: list[dict[str, Any]], predict: bool, layers: bool, fmt: For
         for t in per_model[1:]:
             merged.raw_rows.extend(t.raw_rows)
         write_text(tables.to_csv(merged), out)
-    elif fmt is Format.md:
-        write_text("\n".join(tables.to_markdown(t) for t in [summary, *per_model]), out)
     else:
-        from rich.console import Console
-
-        if out is None:
-            console = Console() if sys.stdout.isatty() else Console(width=240)
-        else:
-            console = Console(record=True, width=160, file=open(os.devnull, "w"))  # noqa: SIM115
-        for t in [summary, *per_model]:
-            tables.print_rich(t, console)
-        if out is not None:
-            write_text(console.export_text(), out)
+        emit([summary, *per_model], payload, fmt, out)
 
 
 @app.command()

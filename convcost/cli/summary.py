@@ -47,8 +47,12 @@ def summary(
 ) -> None:
     """Layer table (output shape, params, depth tree) and totals, like torchinfo/torchsummary."""
     from convcost.api import analyze
+    from convcost.errors import InvalidArgumentError
     from convcost.report.summary import build_summary, summary_table
 
+    if col is not None and style is Style.torchsummary:
+        raise InvalidArgumentError("--col picks torchinfo's columns; torchsummary's layout has "
+                                   "fixed ones (drop --col or use --style torchinfo)")
     columns = None if col is None else [c.strip() for c in col.split(",") if c.strip()]
     # the summary reads the model itself (requires_grad, kernel sizes), so the model is
     # resolved here once and that same object analysed (analyze_spec would build another)

@@ -280,8 +280,8 @@ def run_micro_benchmarks(
     round builds each network afresh (see the module docstring)."""
     dev = check_device(device)
     times: dict[str, list[float]] = {b.name: [] for b in MICRO_BENCHMARKS}
-    rng = torch.random.get_rng_state()
-    try:
+    # the caller's random state (CPU and, when timing there, CUDA) is restored afterwards
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         for r in range(max(1, rounds)):
             torch.manual_seed(r)
             for bench in MICRO_BENCHMARKS:
@@ -289,8 +289,6 @@ def run_micro_benchmarks(
                 m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
                                   warmup=3, min_runs=5, max_runs=2000, budget_s=budget_s)
                 times[bench.name].append(m.median_ms / 1000.0)
-    finally:
-        torch.random.set_rng_state(rng)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

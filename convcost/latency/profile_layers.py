@@ -14,7 +14,10 @@ little more than :func:`~convcost.latency.measure.measure_model`'s median.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +84,21 @@ def self_times(
     ]
 
 
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null for the block (C++ logging bypasses
+    ``sys.stderr``), and restored after it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def profile_layers(
     model: nn.Module,
     input_size: tuple[int, ...],
@@ -129,11 +147,17 @@ def profile_layers(
         with pinned_threads(threads), torch.inference_mode():
             for _ in range(warmup):
                 run_model(x)
-            with torch.profiler.profile(activities=activities) as prof:
+            prof = torch.profiler.profile(activities=activities)
+            with _stderr_silenced():  # Kineto logs "profiler_start/stop" from C++ to fd 2
+                prof.__enter__()
+            try:
                 for _ in range(runs):
                     run_model(x)
                 if dev.type == "cuda":
                     torch.cuda.synchronize(dev)
+            finally:
+                with _stderr_silenced():
+                    prof.__exit__(None, None, None)
         return self_times(prof.events(), runs, classes, cuda=dev.type == "cuda")
     finally:
         while stack:

@@ -508,7 +508,7 @@ def _render_torchinfo(s: Summary) -> str:
         f"Total params: {t.total_params:,}",
         f"Trainable params: {t.trainable_params:,}",
         f"Non-trainable params: {t.non_trainable_params:,}",
-        _count_line("Total mult-adds", t.mult_adds),
+        _count_line("Total mult-adds, convcost", t.mult_adds),
         rule,
         f"Input size (MB): {t.mb(t.input_bytes)}",
         f"Forward/backward pass size (MB): {t.mb(t.forward_backward_bytes)}",
@@ -602,7 +602,7 @@ def summary_table(s: Summary) -> Table:
     table.notes = [
         f"Total params: {t.total_params:,}; trainable {t.trainable_params:,}; "
         f"non-trainable {t.non_trainable_params:,}",
-        _count_line("Total mult-adds", t.mult_adds),
+        _count_line("Total mult-adds, convcost", t.mult_adds),
         f"Input size (MB): {t.mb(t.input_bytes)}; forward/backward pass size (MB): "
         f"{t.mb(t.forward_backward_bytes)}; params size (MB): {t.mb(t.params_bytes)}; "
         f"estimated total size (MB): {t.mb(t.total_bytes)}",
