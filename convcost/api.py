@@ -94,13 +94,12 @@ def analyze(
         raise InvalidArgumentError(f"device must be 'meta', 'cpu' or 'cuda', got {device!r}")
     dtype_ = torch_dtype(dtype)
     if isinstance(model, str):
-        from convcost.zoo import build, parse_spec
+        from convcost.zoo import resolve
 
-        entry, options = parse_spec(model)
-        if input_size is None and inputs is None:
-            input_size = (1, *entry.default_input)
         name = name or model
-        model = build(entry, device="meta" if device == "meta" else "cpu", **options)
+        model, default = resolve(model, device)
+        if input_size is None and inputs is None:
+            input_size = (1, *default)
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
     args = _make_inputs(input_size, inputs, device, dtype_)

@@ -198,11 +198,10 @@ def resolve_model(spec: str, device: str) -> tuple[Any, str, tuple[int, ...] | N
     if is_user_code(spec):
         model, name = load_user_model(spec)
         return model, name, None
-    from convcost.zoo import build, parse_spec
+    from convcost.zoo import resolve
 
-    entry, options = parse_spec(spec)
-    model = build(entry, device="meta" if device == "meta" else "cpu", **options)
-    return model, spec, entry.default_input
+    model, default = resolve(spec, device)
+    return model, spec, default
 
 
 def resolve_with_input(spec: str, inputs: list[str] | None, batch: int,

@@ -232,6 +232,27 @@ def measure_model(
     :func:`measure` (``warmup``, ``min_runs``, ``max_runs``, ``budget_s``, ``clock``,
     ``progress``).
     """
+    with prepared(model, input_size, device, dtype) as (run_model, x, dev):
+        sync: Callable[[], None] | None = None
+        if dev.type == "cuda":
+            def sync() -> None:
+                torch.cuda.synchronize(dev)
+
+        def forward() -> object:
+            return run_model(x)
+
+        with torch.inference_mode():
+            return measure(forward, batch=int(input_size[0]), device=str(dev), threads=threads,
+                           sync=sync, **kw)  # type: ignore[arg-type]
+
+
+@contextmanager
+def prepared(model: nn.Module, input_size: tuple[int, ...], device: str,
+             dtype: torch.dtype) -> Iterator[tuple[nn.Module, torch.Tensor, torch.device]]:
+    """(module to run, input, device) for timing ``model``: a random input from a private
+    generator seeded with :data:`INPUT_SEED`; the user's module itself when already on
+    ``device`` at ``dtype`` (every ``training`` flag restored on exit), else a copy; in eval
+    mode."""
     if not input_size or any(int(s) < 1 for s in input_size):
         raise InvalidArgumentError(f"input size {tuple(input_size)} must be positive ints")
     dev = check_device(device)
@@ -239,25 +260,9 @@ def measure_model(
     x = torch.randn(tuple(int(s) for s in input_size), generator=gen, dtype=dtype).to(dev)
     run_model, copied = _runnable(model, dev, dtype)
     flags = [(m, m.training) for m in run_model.modules()]
-    sync: Callable[[], None] | None = None
-    if dev.type == "cuda":
-        def sync() -> None:
-            torch.cuda.synchronize(dev)
-
-    def forward() -> object:
-        return run_model(x)
-
     try:
         run_model.eval()
-        with torch.inference_mode():
-            return measure(
-                forward,
-                batch=int(input_size[0]),
-                device=str(dev),
-                threads=threads,
-                sync=sync,
-                **kw,  # type: ignore[arg-type]
-            )
+        yield run_model, x, dev
     finally:
         if not copied:
             for module, training in flags:
@@ -271,6 +276,7 @@ __all__ = [
     "measure",
     "measure_model",
     "pinned_threads",
+    "prepared",
     "quantile",
     "summarize",
 ]

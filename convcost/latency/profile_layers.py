@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from convcost.errors import InvalidArgumentError
-from convcost.latency.measure import INPUT_SEED, _runnable, check_device, pinned_threads
+from convcost.latency.measure import pinned_threads, prepared
 
 LABEL_PREFIX = "convcost.module::"
 
@@ -116,14 +116,7 @@ def profile_layers(
     """
     if runs < 1 or warmup < 0:
         raise InvalidArgumentError(f"need runs >= 1 and warmup >= 0, got {runs}, {warmup}")
-    dev = check_device(device)
-    gen = torch.Generator().manual_seed(INPUT_SEED)
-    x = torch.randn(tuple(int(s) for s in input_size), generator=gen, dtype=dtype).to(dev)
-    run_model, copied = _runnable(model, dev, dtype)
-    flags = [(m, m.training) for m in run_model.modules()]
-    classes = {name: type(m).__name__ for name, m in run_model.named_modules()}
     stack: list[Any] = []
-    handles: list[Any] = []
 
     def enter(label: str) -> Any:
         def pre(_m: nn.Module, _args: Any) -> None:
@@ -136,37 +129,36 @@ def profile_layers(
         if stack:
             stack.pop().__exit__(None, None, None)
 
-    activities = [torch.profiler.ProfilerActivity.CPU]
-    if dev.type == "cuda":
-        activities.append(torch.profiler.ProfilerActivity.CUDA)
-    try:
-        for name, module in run_model.named_modules():
-            handles.append(module.register_forward_pre_hook(enter(LABEL_PREFIX + name)))
-            handles.append(module.register_forward_hook(leave))
-        run_model.eval()
-        with pinned_threads(threads), torch.inference_mode():
-            for _ in range(warmup):
-                run_model(x)
-            prof = torch.profiler.profile(activities=activities)
-            with _stderr_silenced():  # Kineto logs "profiler_start/stop" from C++ to fd 2
-                prof.__enter__()
-            try:
-                for _ in range(runs):
+    with prepared(model, input_size, device, dtype) as (run_model, x, dev):
+        classes = {name: type(m).__name__ for name, m in run_model.named_modules()}
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if dev.type == "cuda":
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        handles: list[Any] = []
+        try:
+            for name, module in run_model.named_modules():
+                handles.append(module.register_forward_pre_hook(enter(LABEL_PREFIX + name)))
+                handles.append(module.register_forward_hook(leave))
+            with pinned_threads(threads), torch.inference_mode():
+                for _ in range(warmup):
                     run_model(x)
-                if dev.type == "cuda":
-                    torch.cuda.synchronize(dev)
-            finally:
-                with _stderr_silenced():
-                    prof.__exit__(None, None, None)
-        return self_times(prof.events(), runs, classes, cuda=dev.type == "cuda")
-    finally:
-        while stack:
-            stack.pop().__exit__(None, None, None)
-        for h in handles:
-            h.remove()
-        if not copied:
-            for module, training in flags:
-                module.training = training
+                prof = torch.profiler.profile(activities=activities)
+                with _stderr_silenced():  # Kineto logs "profiler_start/stop" from C++ to fd 2
+                    prof.__enter__()
+                try:
+                    for _ in range(runs):
+                        run_model(x)
+                    if dev.type == "cuda":
+                        torch.cuda.synchronize(dev)
+                finally:
+                    with _stderr_silenced():
+                        prof.__exit__(None, None, None)
+            return self_times(prof.events(), runs, classes, cuda=dev.type == "cuda")
+        finally:
+            while stack:
+                stack.pop().__exit__(None, None, None)
+            for h in handles:
+                h.remove()
 
 
 @dataclass(frozen=True)

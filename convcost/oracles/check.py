@@ -9,7 +9,6 @@ is *failed*; neither is unexplained.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -196,21 +195,6 @@ def _scope_order(modules: dict[str, str]) -> Any:
     return lambda s: (order.get(s, len(order)), s)
 
 
-def _leaf_param_modules(model: nn.Module) -> dict[str, bool]:
-    """scope -> True for leaf modules that own parameters (torchinfo's counted layers)."""
-    return {n: next(iter(m.parameters(recurse=False)), None) is not None
-            for n, m in model.named_modules() if next(iter(m.children()), None) is None}
-
-
-def _module_outputs(rows: Sequence[Any]) -> dict[tuple[str, int], tuple[int, ...]]:
-    """(scope, call) -> out_shape of the last analytic row run there: the module's output."""
-    out: dict[tuple[str, int], tuple[int, ...]] = {}
-    for r in rows:
-        if r.op != "unused_params":
-            out[(r.name, r.call)] = tuple(r.out_shape)
-    return out
-
-
 def _check_real(real: RealRun, analysis: Any, modules: dict[str, str]) -> PeerResult:
     adapter = ADAPTERS["real"]
     rows = analysis.rows
@@ -218,11 +202,13 @@ def _check_real(real: RealRun, analysis: Any, modules: dict[str, str]) -> PeerRe
     res.totals.append(_compare("madds", real.total_madds, predict(adapter, rows), adapter, 1))
     res.totals.append(Comparison("params", real.params, analysis.evaluation.params_total))
     res.layers = _layer_comparisons(adapter, dict(real.madds), rows, 1, modules, "madds")
-    analytic = _module_outputs(rows)
+    # the capture records every module call's outputs: the first tensor of each call
+    analytic = {(scope, i + 1): outs[0] for scope, calls in analysis.module_outputs.items()
+                for i, outs in enumerate(calls) if outs}
     for scope, call, shape in real.outputs:
         want = analytic.get((scope, call))
         if want is None:
-            continue  # a module that ran no counted op (dropout, flatten, identity)
+            continue  # a module that returned no tensor
         res.layers.append(Comparison("out_shape", "x".join(map(str, shape)),
                                      "x".join(map(str, want)), scope, modules.get(scope, "")))
     return res
@@ -234,14 +220,13 @@ def _extra_checks(peer: str, run: PeerRun, analysis: Any, model: nn.Module) -> l
         out.append(Comparison("params", run.extra["params"], analysis.evaluation.params_total))
     if peer == "torchinfo":
         from convcost.formulas import itemsize_of
+        from convcost.report.summary import build_summary
 
         isz = itemsize_of(analysis.dtype)
-        counted = _leaf_param_modules(model)
-        shapes = _module_outputs(analysis.rows)
-        once = sum(math.prod(s) for (scope, _call), s in shapes.items() if counted.get(scope))
-        if "output_bytes" in run.extra:
-            out.append(Comparison("output_bytes", run.extra["output_bytes"], 2 * once * isz,
-                                  rules={"torchinfo-output-bytes-x2": once * isz}))
+        if "output_bytes" in run.extra:  # torchinfo's forward/backward pass size, as summary
+            both = build_summary(analysis, model).totals.forward_backward_bytes
+            out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
+                                  rules={"torchinfo-output-bytes-x2": both // 2}))
         if "param_bytes" in run.extra:
             out.append(Comparison("param_bytes", run.extra["param_bytes"],
                                   analysis.evaluation.params_total * isz))
@@ -269,11 +254,11 @@ def _check_peer(peer: str, run: PeerRun, analysis: Any, model: nn.Module, batch:
 def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
              name: str | None) -> tuple[nn.Module, tuple[int, ...], str]:
     if isinstance(model, str):
-        from convcost.zoo import build, parse_spec
+        from convcost.zoo import resolve
 
-        entry, options = parse_spec(model)
-        shape = tuple(input_size) if input_size is not None else (1, *entry.default_input)
-        return build(entry, device="cpu", **options), shape, name or model
+        module, default = resolve(model, "cpu")
+        shape = tuple(input_size) if input_size is not None else (1, *default)
+        return module, shape, name or model
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"model must be an nn.Module or a zoo spec, got "
                                    f"{type(model).__name__}")

@@ -404,13 +404,12 @@ def summary(
     from convcost.api import analyze
 
     if isinstance(model, str):
-        from convcost.zoo import build, parse_spec
+        from convcost.zoo import resolve
 
-        entry, options = parse_spec(model)
-        if input_size is None:
-            input_size = (1, *entry.default_input)
         name = name or model
-        model = build(entry, device="meta" if device == "meta" else "cpu", **options)
+        model, default = resolve(model, device)
+        if input_size is None:
+            input_size = (1, *default)
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
     analysis = analyze(model, input_size, dtype=dtype, device=device, name=name)
