@@ -145,7 +145,7 @@ def test_force_never_replaces_a_folder_convcost_did_not_write(
     out = tmp_path / "rep"
     breakdown.write_report([Compared(mobilenet)], out)
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(InvalidArgumentError, match="notes.txt"):
+    with pytest.raises(InvalidArgumentError, match=r"notes\.txt"):
         breakdown.write_report([Compared(mobilenet)], out, force=True)
     assert (out / "notes.txt").read_text() == "mine"
     # and through the CLI: exit 2, one line, nothing touched
