@@ -69,6 +69,22 @@ def _make_inputs(input_size: Any, inputs: Any, device: str,
     return tuple(torch.randn(tuple(s), generator=gen, dtype=dtype).to(device) for s in sizes)
 
 
+def model_and_input(model: nn.Module | str, input_size: Any, name: str | None,
+                    device: str = "meta") -> tuple[nn.Module, Any, str]:
+    """(module, input size, display name) for a module or a zoo spec: a spec is built on
+    ``meta`` (any other device: the CPU, real random weights) and its input defaults to the
+    zoo model's at batch 1; a module's input size passes through (None stays None)."""
+    if isinstance(model, str):
+        from convcost.zoo import resolve
+
+        module, default = resolve(model, device)
+        return module, (1, *default) if input_size is None else input_size, name or model
+    if not isinstance(model, nn.Module):
+        raise InvalidArgumentError(f"model must be an nn.Module or a zoo spec, got "
+                                   f"{type(model).__name__}")
+    return model, input_size, name or type(model).__name__
+
+
 def analyze(
     model: nn.Module | str,
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
@@ -93,15 +109,8 @@ def analyze(
     if device not in ("meta", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InvalidArgumentError(f"device must be 'meta', 'cpu' or 'cuda', got {device!r}")
     dtype_ = torch_dtype(dtype)
-    if isinstance(model, str):
-        from convcost.zoo import resolve
-
-        name = name or model
-        model, default = resolve(model, device)
-        if input_size is None and inputs is None:
-            input_size = (1, *default)
-    if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
+    model, input_size, name = model_and_input(model, None if inputs is not None else input_size,
+                                              name, device)
     args = _make_inputs(input_size, inputs, device, dtype_)
     kw = {k: _make_inputs(None, v, device, dtype_)[0] if isinstance(v, torch.Tensor) else v
           for k, v in (kwargs or {}).items()}

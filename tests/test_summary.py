@@ -240,15 +240,18 @@ def test_public_api_and_to_dict() -> None:
     assert table.columns[0] == "Layer (type:depth-idx)" and len(table.rows) == len(d["layers"])
 
 
-def test_analysis_carries_module_outputs() -> None:
+def test_analysis_carries_module_calls() -> None:
     a = convcost.analyze("resnet18", (2, 3, 64, 64))
-    outs = a.module_outputs
-    assert outs["conv1"] == [((2, 64, 32, 32),)]  # 64 / stride 2
-    assert outs[""] == [((2, 1000),)]
+    outs = {(c.scope, c.call): c.outputs for c in a.module_calls}
+    assert outs[("conv1", 1)] == ((2, 64, 32, 32),)  # 64 / stride 2
+    assert outs[("", 1)] == ((2, 1000),)
     assert [c.scope for c in a.module_calls[:3]] == ["", "conv1", "bn1"]  # pre-order
     assert a.module_calls[0].finished == len(a.module_calls) - 1  # the root returns last
-    shared = convcost.analyze(Tiny(), (1, 3, 32, 32)).module_outputs
-    assert shared["act"] == [((1, 8, 16, 16),), ((1, 16, 16, 16),)]  # one entry per call
+    shared = [c for c in convcost.analyze(Tiny(), (1, 3, 32, 32)).module_calls
+              if c.scope == "act"]
+    # one entry per call: 8 channels at 16×16 the first time, 16 the second
+    assert [(c.call, c.outputs) for c in shared] == [(1, ((1, 8, 16, 16),)),
+                                                     (2, ((1, 16, 16, 16),))]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -33,8 +33,7 @@ class ModuleCall(NamedTuple):
     """One call of one module: its scope, which call it was, and the shapes of the tensors it
     took and returned (in the order a walk of nested tuples, lists and dicts meets them)."""
 
-    scope: str  # "" = the root module
-    module: str  # class name
+    scope: str  # "" = the root module (its class: Recording.modules[scope])
     call: int  # 1 for the module's first call, 2 for its second, ...
     inputs: tuple[tuple[int, ...], ...]
     outputs: tuple[tuple[int, ...], ...]
@@ -231,7 +230,7 @@ def _call_record(frame: _Frame, args: Any, kwargs: Any, out: Any, finished: int)
         found = _tensors(out)
         outs = tuple(tuple(t.shape) for t in found)
         sizes = tuple(t.element_size() for t in found)
-    return ModuleCall(frame.name, frame.cls, frame.call, ins, outs, sizes, finished)
+    return ModuleCall(frame.name, frame.call, ins, outs, sizes, finished)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from convcost.cli._app import (
     analyze_spec,
     app,
     emit,
-    resolve_model,
+    resolve_with_input,
 )
 
 
@@ -100,19 +100,21 @@ def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtyp
     """One :class:`~convcost.report.compare.Compared` per model and input, with its published
     top-1 when the zoo has it (``compare`` and ``report``); ``bench`` (keyword arguments of
     :func:`convcost.latency.measure.measure_model`) also times each one for real."""
+    from convcost.api import analyze, torch_dtype
     from convcost.report.compare import Compared
 
     items = []
     for spec in models:
         for size in (inputs or [None]):  # type: ignore[list-item]
-            a = analyze_spec(spec, None if size is None else [size], batch, dtype, device)
+            # timing needs real weights: build on the CPU once, analyse that same module
+            model, name, sizes = resolve_with_input(spec, None if size is None else [size],
+                                                    batch, device if bench is None else "cpu")
+            a = analyze(model, sizes, dtype=dtype, device=device, name=name)
             top1, source = _published_top1(spec, a.input[-1])
             latency = None
             if bench is not None:
-                from convcost.api import torch_dtype
                 from convcost.latency.measure import measure_model
 
-                model, _, _ = resolve_model(spec, "cpu")
                 m = measure_model(model, a.input, dtype=torch_dtype(dtype), **bench)
                 latency = {k: v for k, v in m.to_dict().items() if k != "times_ms"}
             items.append(Compared(a, top1, source, latency))

@@ -167,7 +167,7 @@ def _scoped(rows: Iterable[Any]) -> dict[str, list[Any]]:
 
 
 def _compare(metric: str, reported: Number, pred: Prediction, adapter: Adapter,
-             batch: int, scope: str | None = None, module: str = "") -> Comparison:
+             scope: str | None = None, module: str = "") -> Comparison:
     value: Number = pred.value
     if adapter.truncate or pred.value.denominator == 1:
         value = int(pred.value)  # ptflops truncates its fractional per-sample figure
@@ -185,8 +185,7 @@ def _layer_comparisons(adapter: Adapter, run_layers: dict[str, Number], rows: Se
         reported = run_layers.get(scope, 0)
         if reported == 0 and pred.value == 0:
             continue
-        out.append(_compare(metric, reported, pred, adapter, batch, scope,
-                            modules.get(scope, "")))
+        out.append(_compare(metric, reported, pred, adapter, scope, modules.get(scope, "")))
     return out
 
 
@@ -199,12 +198,11 @@ def _check_real(real: RealRun, analysis: Any, modules: dict[str, str]) -> PeerRe
     adapter = ADAPTERS["real"]
     rows = analysis.rows
     res = PeerResult("real", adapter.tool, "ok", version_of("torch"), adapter.verified)
-    res.totals.append(_compare("madds", real.total_madds, predict(adapter, rows), adapter, 1))
+    res.totals.append(_compare("madds", real.total_madds, predict(adapter, rows), adapter))
     res.totals.append(Comparison("params", real.params, analysis.evaluation.params_total))
     res.layers = _layer_comparisons(adapter, dict(real.madds), rows, 1, modules, "madds")
     # the capture records every module call's outputs: the first tensor of each call
-    analytic = {(scope, i + 1): outs[0] for scope, calls in analysis.module_outputs.items()
-                for i, outs in enumerate(calls) if outs}
+    analytic = {(c.scope, c.call): c.outputs[0] for c in analysis.module_calls if c.outputs}
     for scope, call, shape in real.outputs:
         want = analytic.get((scope, call))
         if want is None:
@@ -219,17 +217,15 @@ def _extra_checks(peer: str, run: PeerRun, analysis: Any, model: nn.Module) -> l
     if "params" in run.extra:
         out.append(Comparison("params", run.extra["params"], analysis.evaluation.params_total))
     if peer == "torchinfo":
-        from convcost.formulas import itemsize_of
         from convcost.report.summary import build_summary
 
-        isz = itemsize_of(analysis.dtype)
-        if "output_bytes" in run.extra:  # torchinfo's forward/backward pass size, as summary
-            both = build_summary(analysis, model).totals.forward_backward_bytes
+        t = build_summary(analysis, model).totals  # torchinfo's sizes, as `convcost summary`
+        if "output_bytes" in run.extra:
+            both = t.forward_backward_bytes
             out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
                                   rules={"torchinfo-output-bytes-x2": both // 2}))
         if "param_bytes" in run.extra:
-            out.append(Comparison("param_bytes", run.extra["param_bytes"],
-                                  analysis.evaluation.params_total * isz))
+            out.append(Comparison("param_bytes", run.extra["param_bytes"], t.params_bytes))
     return out
 
 
@@ -240,7 +236,7 @@ def _check_peer(peer: str, run: PeerRun, analysis: Any, model: nn.Module, batch:
     pred = predict(adapter, rows, batch)
     res = PeerResult(peer, adapter.tool, "ok", run.version, adapter.verified,
                      unmapped=dict(pred.unmapped))
-    res.totals.append(_compare(adapter.metric, run.count, pred, adapter, batch))
+    res.totals.append(_compare(adapter.metric, run.count, pred, adapter))
     res.totals.extend(_extra_checks(peer, run, analysis, model))
     if run.layers is not None:
         res.layers = _layer_comparisons(adapter, run.layers, rows, batch, modules,
@@ -253,18 +249,12 @@ def _check_peer(peer: str, run: PeerRun, analysis: Any, model: nn.Module, batch:
 
 def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
              name: str | None) -> tuple[nn.Module, tuple[int, ...], str]:
-    if isinstance(model, str):
-        from convcost.zoo import resolve
+    from convcost.api import model_and_input
 
-        module, default = resolve(model, "cpu")
-        shape = tuple(input_size) if input_size is not None else (1, *default)
-        return module, shape, name or model
-    if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"model must be an nn.Module or a zoo spec, got "
-                                   f"{type(model).__name__}")
-    if input_size is None:
+    module, size, label = model_and_input(model, input_size, name, "cpu")
+    if size is None:
         raise InvalidArgumentError("give the input size, e.g. crosscheck(model, (1, 3, 224, 224))")
-    return model, tuple(input_size), name or type(model).__name__
+    return module, tuple(size), label
 
 
 def crosscheck(

@@ -2,7 +2,8 @@
 the quantities the peer charges for such a row, and the named rules that explain every way the
 peer's number departs from convcost's multiply-adds.
 
-Pure Python (no torch): a prediction is computed from the analytic engine's rows alone.
+Pure Python (no torch): a prediction is computed from the analytic engine's rows
+(:class:`convcost.engine.Row`) alone.
 
 A table key is an op label (``conv2d``) or an op label at a module class (``relu@ReLU``); the
 more specific key wins. A row whose op is in no key contributes nothing (``unmapped``): if the
@@ -19,69 +20,45 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
 
-# --- the rows a prediction reads (convcost.engine.Row satisfies this) ---------------------------
-
-
-class _CostLike(Protocol):
-    @property
-    def params(self) -> int: ...
-    @property
-    def madds(self) -> int: ...
-    @property
-    def flops(self) -> int: ...
+from convcost.engine import Row
+from convcost.formulas import numel
 
 
-class RowLike(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def module(self) -> str: ...
-    @property
-    def op(self) -> str: ...
-    @property
-    def in_shapes(self) -> tuple[tuple[int, ...], ...]: ...
-    @property
-    def out_shape(self) -> tuple[int, ...]: ...
-    @property
-    def cost(self) -> _CostLike: ...
+def _in_numel(r: Row) -> int:
+    return numel(r.in_shapes[0]) if r.in_shapes else 0
 
 
-def _in_numel(r: RowLike) -> int:
-    return math.prod(r.in_shapes[0]) if r.in_shapes else 0
+def _out_numel(r: Row) -> int:
+    return numel(r.out_shape) if r.out_shape else 0
 
 
-def _out_numel(r: RowLike) -> int:
-    return math.prod(r.out_shape) if r.out_shape else 0
-
-
-def _bias_adds(r: RowLike) -> int:
+def _bias_adds(r: Row) -> int:
     # conv / linear / addmm: flops beyond 2·madds are the bias (or added-tensor) adds, 1 per
     # output element (docs/conventions.md, Convolution and Linear tables)
     return r.cost.flops - 2 * r.cost.madds
 
 
-def _in_numel_if_affine(r: RowLike) -> int:
+def _in_numel_if_affine(r: Row) -> int:
     # a norm row owns its affine parameters (2C for BatchNorm); none -> no affine
     return _in_numel(r) if r.cost.params > 0 else 0
 
 
-def _batch(r: RowLike) -> int:
+def _batch(r: Row) -> int:
     return r.out_shape[0] if r.out_shape else 1
 
 
-def _batch_x_params(r: RowLike) -> int:
+def _batch_x_params(r: Row) -> int:
     return _batch(r) * r.cost.params
 
 
-def _linear_rows_missed(r: RowLike) -> int:
+def _linear_rows_missed(r: Row) -> int:
     # torchinfo charges batch × (weight + bias) = madds + bias adds only when the input is 2-d;
     # this is the (negative) remainder for (B, L, in) inputs
     return _batch_x_params(r) - r.cost.madds - _bias_adds(r)
 
 
-def _transpose_output_side_excess(r: RowLike) -> int:
+def _transpose_output_side_excess(r: Row) -> int:
     # weight numel = madds / (N·∏in spatial) (input-side count); output side = that × N·∏out
     if not r.in_shapes or r.cost.madds == 0:
         return 0
@@ -90,13 +67,13 @@ def _transpose_output_side_excess(r: RowLike) -> int:
     return r.cost.madds * n_out // n_in - r.cost.madds
 
 
-def _pool_outputs_plus_windows(r: RowLike) -> int:
+def _pool_outputs_plus_windows(r: Row) -> int:
     # thop's average pools: every pooled input (= convcost's pool flops, one per window element)
     # plus one divide per output
     return r.cost.flops + _out_numel(r)
 
 
-QUANTITIES: dict[str, Callable[[RowLike], int]] = {
+QUANTITIES: dict[str, Callable[[Row], int]] = {
     "madds": lambda r: r.cost.madds,
     "flops": lambda r: r.cost.flops,
     "bias_adds": _bias_adds,
@@ -144,19 +121,21 @@ class Adapter:
     rules: tuple[Rule, ...]
     truncate: bool = False  # the peer returns int() of a fractional figure
     rest_zero: bool = False  # dispatch-level peers: an unlisted op without madds counts 0
+    fallback: tuple[Term, ...] | None = None  # the terms of any row the table does not list
+    per_sample_rule: str | None = None  # the rule a per-sample split of madds is charged to
 
     @property
     def hint(self) -> str:
         return f"pip install {self.package}"
 
-    def terms_for(self, row: RowLike) -> tuple[Term, ...] | None:
+    def terms_for(self, row: Row) -> tuple[Term, ...] | None:
         """The terms for ``row``: ``op@Module`` first, then ``op``; None = unmapped."""
         found = self.table.get(f"{row.op}@{row.module}")
         if found is None:
             found = self.table.get(row.op)
         if found is None and self.rest_zero and row.cost.madds == 0:
             return ()
-        return found
+        return self.fallback if found is None else found
 
 
 M = Term(1, "madds")  # convcost's multiply-adds, no rule needed
@@ -332,6 +311,7 @@ PTFLOPS_PYTORCH = Adapter(
     },
     rules=_PT_RULES,
     truncate=True,
+    per_sample_rule="ptflops-per-sample-module-hooks",
 )
 
 # --- ptflops, aten backend ----------------------------------------------------------------------
@@ -434,8 +414,9 @@ _REAL_RULES = ()
 REAL = Adapter(
     peer="real", tool="convcost's own op-level counter on a real CPU run (oracles/real.py)",
     package="torch", verified=TORCH_V, metric="madds",
-    table={},  # see terms_for_real: every row's madds
+    table={},
     rules=_REAL_RULES,
+    fallback=(M,),  # every row's multiply-adds, nothing else
 )
 
 ADAPTERS: dict[str, Adapter] = {a.peer: a for a in (
@@ -478,7 +459,7 @@ class Prediction:
 EMPTY = Prediction(Fraction(0), 0, {}, {})
 
 
-def predict(adapter: Adapter, rows: Iterable[RowLike], batch: int = 1) -> Prediction:
+def predict(adapter: Adapter, rows: Iterable[Row], batch: int = 1) -> Prediction:
     """Sum the adapter's terms over ``rows`` (exact: fractions only for per-sample terms)."""
     value = Fraction(0)
     madds = 0
@@ -486,10 +467,7 @@ def predict(adapter: Adapter, rows: Iterable[RowLike], batch: int = 1) -> Predic
     unmapped: dict[str, int] = {}
     for row in rows:
         madds += row.cost.madds
-        if adapter.peer == "real":
-            terms: tuple[Term, ...] | None = (M,)
-        else:
-            terms = adapter.terms_for(row)
+        terms = adapter.terms_for(row)
         if terms is None:
             unmapped[row.op] = unmapped.get(row.op, 0) + 1
             continue
@@ -500,10 +478,10 @@ def predict(adapter: Adapter, rows: Iterable[RowLike], batch: int = 1) -> Predic
             value += v
             if t.rule is not None and v:
                 by_rule[t.rule] = by_rule.get(t.rule, Fraction(0)) + v
-            elif t.rule is None and t.quantity == "madds" and t.per_sample and batch > 1:
-                # the per-sample split of convcost's own madds is ptflops' batch rule
-                by_rule["ptflops-per-sample-module-hooks"] = by_rule.get(
-                    "ptflops-per-sample-module-hooks", Fraction(0)) + v - t.coef * row.cost.madds
+            elif t.rule is None and t.per_sample and batch > 1 and adapter.per_sample_rule:
+                # the per-sample split of convcost's own madds is the peer's batch rule
+                rule = adapter.per_sample_rule
+                by_rule[rule] = by_rule.get(rule, Fraction(0)) + v - t.coef * row.cost.madds
     return Prediction(value, madds, by_rule, unmapped)
 
 

@@ -68,7 +68,6 @@ class _Counter(TorchDispatchMode):
         super().__init__()
         self.scopes = scopes
         self.madds: dict[str, int] = {}
-        self.ops: dict[str, int] = {}
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
                            kwargs: Any = None) -> Any:
@@ -77,8 +76,6 @@ class _Counter(TorchDispatchMode):
         if n is not None:
             scope = self.scopes[-1]
             self.madds[scope] = self.madds.get(scope, 0) + n
-            key = str(func._overloadpacket)
-            self.ops[key] = self.ops.get(key, 0) + 1
         return out
 
 
@@ -90,7 +87,6 @@ class RealRun:
     params: int  # sum(p.numel()) over unique parameters
     outputs: list[tuple[str, int, tuple[int, ...]]] = field(default_factory=list)
     # (scope of a leaf torch.nn module, call number from 1, output shape)
-    ops: dict[str, int] = field(default_factory=dict)  # counted aten op -> calls
 
     @property
     def total_madds(self) -> int:
@@ -128,8 +124,8 @@ def run_real(model: nn.Module, args: tuple[Any, ...]) -> RealRun:
     finally:
         for h in handles:
             h.remove()
-    params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    return RealRun(counter.madds, params, outputs, counter.ops)
+    params = sum(p.numel() for p in model.parameters())  # parameters() yields tied ones once
+    return RealRun(counter.madds, params, outputs)
 
 
 __all__ = ["RealRun", "run_real"]

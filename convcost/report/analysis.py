@@ -49,14 +49,6 @@ class Analysis:
     def input(self) -> tuple[int, ...]:
         return self.inputs[0] if self.inputs else ()
 
-    @property
-    def module_outputs(self) -> dict[str, list[tuple[tuple[int, ...], ...]]]:
-        """Scope -> the output shapes of each of its calls (every tensor it returned)."""
-        out: dict[str, list[tuple[tuple[int, ...], ...]]] = {}
-        for c in self.module_calls:
-            out.setdefault(c.scope, []).append(c.outputs)
-        return out
-
     def by_op(self) -> dict[str, Cost]:
         return by_op(self.rows)
 

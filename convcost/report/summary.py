@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import InvalidArgumentError
+from convcost.formulas import itemsize_of
 
 if TYPE_CHECKING:
     from torch import nn
@@ -80,7 +81,6 @@ class _ModuleInfo:
     params: int  # recursive, unique within the module (torchinfo's num_params)
     trainable: int
     own_params: int  # recurse=False (torchsummary's weight + bias)
-    own_trainable: int
     named: tuple[tuple[str, int], ...]  # recursive (name, numel), for torchinfo's mult-adds
     kernel_size: tuple[int, ...] | int | None
     container: bool  # an nn.Sequential or nn.ModuleList (subclasses too): no torchsummary row
@@ -228,7 +228,6 @@ def _module_infos(model: nn.Module) -> dict[str, _ModuleInfo]:
             params=sum(n for _, n in named),
             trainable=trainable,
             own_params=sum(p.numel() for p in own),
-            own_trainable=sum(p.numel() for p in own if p.requires_grad),
             named=named,
             kernel_size=kernel,
             container=isinstance(m, (nn.Sequential, nn.ModuleList)),
@@ -275,18 +274,14 @@ def build_summary(analysis: Analysis, model: nn.Module, *, depth: int = 3,
         raise InvalidArgumentError("this analysis has no module calls recorded; run "
                                    "convcost.summary(model, input_size) instead")
     infos = _module_infos(model)
-    itemsize = analysis._itemsize
+    itemsize = itemsize_of(analysis.dtype)
 
     # convcost madds per (scope, call) and per subtree
     per_call: dict[tuple[str, int], int] = {}
-    subtree: dict[str, int] = {}
     for op_row in analysis.rows:
-        scope, madds = op_row.name, op_row.cost.madds
-        per_call[(scope, op_row.call)] = per_call.get((scope, op_row.call), 0) + madds
-        parts = scope.split(".") if scope else []
-        for i in range(len(parts) + 1):
-            key = ".".join(parts[:i])
-            subtree[key] = subtree.get(key, 0) + madds
+        key = (op_row.name, op_row.call)
+        per_call[key] = per_call.get(key, 0) + op_row.cost.madds
+    subtree = {m.name: m.cost.madds for m in analysis.by_module(None)}
 
     rows: list[dict[str, Any]] = []
     listed: set[str] = set()
@@ -355,12 +350,8 @@ def build_summary(analysis: Analysis, model: nn.Module, *, depth: int = 3,
 
 def _totals(rows: Sequence[SummaryRow], analysis: Analysis, model: nn.Module, style: str,
             itemsize: int) -> SummaryTotals:
-    seen: set[int] = set()
     total = trainable = params_bytes = 0
-    for p in model.parameters():  # unique parameters, tied weights once
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
+    for p in model.parameters():  # unique parameters: parameters() yields tied ones once
         total += p.numel()
         trainable += p.numel() if p.requires_grad else 0
         params_bytes += p.numel() * (itemsize if p.is_floating_point() else p.element_size())
@@ -399,21 +390,11 @@ def summary(
     ``output_size``, ``num_params``, ``params_percent``, ``kernel_size``, ``mult_adds``,
     ``trainable``). The model is read, never changed. ``str(result)`` is the table.
     """
-    from torch import nn
+    from convcost.api import analyze, model_and_input
 
-    from convcost.api import analyze
-
-    if isinstance(model, str):
-        from convcost.zoo import resolve
-
-        name = name or model
-        model, default = resolve(model, device)
-        if input_size is None:
-            input_size = (1, *default)
-    if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"model must be an nn.Module, got {type(model).__name__}")
-    analysis = analyze(model, input_size, dtype=dtype, device=device, name=name)
-    return build_summary(analysis, model, depth=depth, style=style, columns=columns)
+    module, size, label = model_and_input(model, input_size, name, device)
+    analysis = analyze(module, size, dtype=dtype, device=device, name=label)
+    return build_summary(analysis, module, depth=depth, style=style, columns=columns)
 
 
 # --- rendering ----------------------------------------------------------------------------
