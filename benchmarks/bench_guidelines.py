@@ -27,7 +27,7 @@ from convcost.engine.guidelines import audit
 from convcost.latency.calibrate import machine_name
 from convcost.latency.shufflenet_experiments import reproduce
 from convcost.report import tables
-from convcost.report.guidelines import conv_geometry, reproduction_tables
+from convcost.report.guidelines import reproduction_tables
 from convcost.zoo import build, parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def main() -> None:
         entry, options = parse_spec(spec)
         model = build(entry, device="meta", **options)
         a = convcost.analyze(model, (1, *entry.default_input))
-        result = audit(a.rows, modules=a.evaluation.modules, geometry=conv_geometry(model))
+        result = audit(a.rows, modules=a.evaluation.modules)
         lines += [f"**{spec}**", ""] + [f"- {v}" for v in result.verdicts.values()] + [""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))

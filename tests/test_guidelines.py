@@ -18,11 +18,9 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli import app
 from convcost.engine.guidelines import (
-    ConvGeometry,
     GuidelinesAudit,
     audit,
     find_blocks,
-    infer_geometry,
     ratio_text,
     row_times,
 )
@@ -31,14 +29,14 @@ from convcost.formulas.memory_access import (
     pointwise_mac,
     pointwise_mac_lower_bound,
 )
-from convcost.report.guidelines import audit_tables, conv_geometry
+from convcost.report.guidelines import audit_tables
 
 runner = CliRunner()
 
 
 def _audit(model: nn.Module, size: tuple[int, ...], **kw: Any) -> GuidelinesAudit:
     a = convcost.analyze(model, size)
-    return audit(a.rows, modules=a.evaluation.modules, geometry=conv_geometry(model), **kw)
+    return audit(a.rows, modules=a.evaluation.modules, **kw)
 
 
 # --- G1 -----------------------------------------------------------------------------------------
@@ -89,7 +87,7 @@ def test_ratio_text() -> None:
 def test_g2_penalty_of_shufflenet_v1_gconv_by_the_formula() -> None:
     conv = nn.Conv2d(96, 384, 1, groups=8, bias=False)
     a = convcost.analyze(conv, (1, 96, 28, 28))
-    (r,) = audit(a.rows, geometry=conv_geometry(conv)).g2
+    (r,) = audit(a.rows).g2
     # B = 784·96·384/8 = 3,612,672
     b = 3_612_672
     assert r.madds == b and r.groups == 8 and r.pointwise
@@ -97,21 +95,35 @@ def test_g2_penalty_of_shufflenet_v1_gconv_by_the_formula() -> None:
     assert r.mac == 380_928 == grouped_pointwise_mac(28, 28, 96, b, 8)
     # g=1 at equal B and c1: 784·96 + B/96 + B/784 = 75,264 + 37,632 + 4,608 = 117,504
     assert r.mac_g1 == 117_504 == grouped_pointwise_mac(28, 28, 96, b, 1)
-    assert r.penalty == pytest.approx(380_928 / 117_504 - 1)  # +224 %
+    assert r.penalty == pytest.approx(2.2418, abs=1e-4)  # 380,928 / 117,504 − 1 = +224.18 %
 
 
-def test_g2_geometry_inferred_when_modules_are_not_given() -> None:
-    a = convcost.analyze(nn.Conv2d(96, 384, 1, groups=8, bias=False), (1, 96, 28, 28))
-    assert infer_geometry(a.rows[0]) == ConvGeometry((1, 1), 8)
+def test_g2_reads_groups_and_kernel_from_the_rows() -> None:
+    # a functional grouped 5×5 conv, no module to read: 225 channels in 25 groups of 9
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(225, 9, 5, 5))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.conv2d(x, self.w, padding=2, groups=25)
+
+    a = convcost.analyze(Functional(), (1, 225, 8, 8))
     (r,) = audit(a.rows).g2
-    assert r.groups == 8
-    a3 = convcost.analyze(nn.Conv2d(64, 64, 3, padding=1, groups=4, bias=False),
-                          (1, 64, 8, 8))
-    assert infer_geometry(a3.rows[0]) == ConvGeometry((3, 3), 4)
+    assert (r.groups, r.kernel) == (25, (5, 5))
+    # 64 positions × 225 outputs: MAC_g1 = MAC − P·c2 + P·c2/g = MAC − 14,400 + 576
+    assert r.mac - r.mac_g1 == 64 * 225 - 64 * 225 // 25 == 13_824
     dw = convcost.analyze(nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False),
                           (1, 32, 8, 8))
-    assert infer_geometry(dw.rows[0]) == ConvGeometry((3, 3), 32)
+    assert (dw.rows[0].groups, dw.rows[0].kernel) == (32, (3, 3))
     assert audit(dw.rows).g2 == ()  # depthwise convs are G4's, not G2's
+
+
+def test_g1_leaves_strided_pointwise_convs_out() -> None:
+    # ResNet's shortcut: 1×1 stride 2 reads 56×56 positions and writes 28×28 ones
+    shortcut = nn.Conv2d(256, 512, 1, stride=2, bias=False)
+    a = convcost.analyze(shortcut, (1, 256, 56, 56))
+    assert a.rows[0].conv_kind == "pointwise" and audit(a.rows).g1 == ()
 
 
 # --- G3 -----------------------------------------------------------------------------------------

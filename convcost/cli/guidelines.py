@@ -26,7 +26,7 @@ def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: in
     from convcost.engine.guidelines import audit, row_times
     from convcost.errors import InvalidArgumentError
     from convcost.formulas import itemsize_of
-    from convcost.report.guidelines import audit_tables, conv_geometry
+    from convcost.report.guidelines import audit_tables
 
     module, name, sizes = resolve_with_input(model, inputs, batch, "cpu" if bench else "meta")
     a = analyze(module, sizes, dtype=dtype, name=name)
@@ -41,7 +41,7 @@ def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: in
         measured = profile_layers(module, sizes[0], threads=threads)
         times = row_times(a.rows, {t.name: t.self_ms / 1000.0 for t in measured})
     result = audit(a.rows, itemsize=itemsize_of(a.dtype), modules=a.evaluation.modules,
-                   geometry=conv_geometry(module), small_fraction=small,
+                   small_fraction=small,
                    block_depth=block_depth, fold_bn=fold_bn, times_s=times)
     payload = {"model": a.model, "input": list(a.input), "dtype": a.dtype,
                "bench": None if times is None else {"threads": _threads(threads),

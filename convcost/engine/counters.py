@@ -47,11 +47,13 @@ def _conv(node: Node) -> Counted:
                                 groups, has_bias, dilation, itemsize=isz)
         # the contract's four kinds; the op label says it is transposed
         return Counted(f"conv_transpose{dims}d", cost,
-                       f.conv_kind(x.shape[1], out_channels, kernel, groups))
+                       f.conv_kind(x.shape[1], out_channels, kernel, groups), tuple(kernel),
+                       groups)
     out_channels = w.shape[0]
     cost = f.conv(x.shape, out_channels, kernel, stride, padding, dilation, groups, has_bias,
                   itemsize=isz)
-    return Counted(f"conv{dims}d", cost, f.conv_kind(x.shape[1], out_channels, kernel, groups))
+    return Counted(f"conv{dims}d", cost, f.conv_kind(x.shape[1], out_channels, kernel, groups),
+                   tuple(kernel), groups)
 
 
 # --- linear / matmul ----------------------------------------------------------------------------

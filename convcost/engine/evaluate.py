@@ -32,6 +32,8 @@ class Row:
     out_shape: Shape
     conv_kind: str | None
     cost: Cost
+    kernel: tuple[int, ...] | None = None  # convs only
+    groups: int | None = None  # convs only
 
     def as_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -44,6 +46,8 @@ class Row:
         }
         if self.conv_kind is not None:
             d["conv_kind"] = self.conv_kind
+            d["kernel"] = list(self.kernel or ())
+            d["groups"] = self.groups
         if self.call > 1:
             d["call"] = self.call
         return d
@@ -113,6 +117,8 @@ def evaluate(
                 out_shape=c.out_shape or node.out_shape,
                 conv_kind=answer.conv_kind,
                 cost=Cost(owned, c.madds, c.flops, c.mem_read_bytes, c.mem_write_bytes),
+                kernel=answer.kernel,
+                groups=answer.groups,
             )
         )
     mods = dict(modules or {})

@@ -25,7 +25,6 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from convcost.engine.evaluate import Row
@@ -57,14 +56,6 @@ JOIN_OPS = frozenset({"add", "cat"})
 """Labels that can merge parallel branches (``cat`` also covers ``stack``)."""
 
 G4_CATEGORIES = ("conv/linear", "depthwise", "elementwise", "data movement", "other")
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """What the rows do not hold about a conv: its kernel and its groups."""
-
-    kernel: tuple[int, ...]
-    groups: int
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -232,46 +223,11 @@ class GuidelinesAudit:
         }
 
 
-# --- conv geometry ------------------------------------------------------------------------------
+# --- conv rows ----------------------------------------------------------------------------------
 
 
 def _conv_rows(rows: Iterable[Row]) -> list[Row]:
     return [r for r in rows if r.conv_kind is not None and r.in_shapes and r.out_shape]
-
-
-def infer_geometry(row: Row) -> ConvGeometry:
-    """Kernel and groups of a conv row from its shapes and multiply-adds.
-
-    ``madds = N·∏out·C_out·(C_in/g)·∏k`` fixes ``∏k / g``. Pointwise: k 1, g 1; depthwise:
-    g = C_in. Grouped: the smallest square kernel side k in 1, 3, 5, 7 for which
-    ``g = k^d / (∏k / g)`` is a whole number > 1 dividing both widths (and not C_in). Exact
-    geometry should come from the modules (``geometry=`` of :func:`audit`) when available.
-    """
-    x, y = row.in_shapes[0], row.out_shape
-    n, c1, c2 = x[0], x[1], y[1]
-    dims = len(y) - 2
-    positions = n * math.prod(y[2:])
-    if row.conv_kind == "pointwise":
-        return ConvGeometry((1,) * dims, 1)
-    r = Fraction(row.cost.madds, positions * c1 * c2) if positions * c1 * c2 else Fraction(0)
-    if row.conv_kind == "depthwise":
-        taps = round(r * c1)
-        side = round(taps ** (1 / dims)) if dims else 1
-        kernel = (side,) * dims if side ** dims == taps else (taps,) + (1,) * (dims - 1)
-        return ConvGeometry(kernel, c1)
-    if row.conv_kind == "grouped" and r > 0:
-        for side in (1, 3, 5, 7):
-            g = Fraction(side ** dims) / r
-            if g.denominator == 1 and 1 < g.numerator != c1 and not (
-                    c1 % g.numerator or c2 % g.numerator):
-                return ConvGeometry((side,) * dims, g.numerator)
-    return ConvGeometry((max(1, round(r)),) + (1,) * (dims - 1), 1)
-
-
-def _geometry(row: Row, geometry: Mapping[str, ConvGeometry] | None) -> ConvGeometry:
-    if geometry is not None and row.name in geometry:
-        return geometry[row.name]
-    return infer_geometry(row)
 
 
 # --- G1, G2 -------------------------------------------------------------------------------------
@@ -285,7 +241,10 @@ def g1_records(rows: Sequence[Row], itemsize: int = 4) -> list[G1Record]:
     """Every pointwise conv (1×1, groups 1) with its MAC and the G1 bound at its madds."""
     out = []
     for r in _conv_rows(rows):
-        if r.conv_kind != "pointwise" or r.cost.madds <= 0:
+        # G1's setting: input and output on the same h×w (a strided 1×1 conv reads 4× the
+        # positions it writes, which is no channel-ratio effect)
+        if (r.conv_kind != "pointwise" or r.cost.madds <= 0
+                or r.in_shapes[0][2:] != r.out_shape[2:]):
             continue
         c1, c2 = r.in_shapes[0][1], r.out_shape[1]
         positions = r.out_shape[0] * math.prod(r.out_shape[2:])
@@ -295,8 +254,7 @@ def g1_records(rows: Sequence[Row], itemsize: int = 4) -> list[G1Record]:
     return out
 
 
-def g2_records(rows: Sequence[Row], itemsize: int = 4,
-               geometry: Mapping[str, ConvGeometry] | None = None) -> list[G2Record]:
+def g2_records(rows: Sequence[Row], itemsize: int = 4) -> list[G2Record]:
     """Every grouped conv (groups > 1, not depthwise) with its MAC penalty over groups 1.
 
     The groups-1 conv of equal multiply-adds reads the same input and writes ``c2/g``
@@ -306,14 +264,14 @@ def g2_records(rows: Sequence[Row], itemsize: int = 4,
     for r in _conv_rows(rows):
         if r.conv_kind != "grouped":
             continue
-        geo = _geometry(r, geometry)
-        if geo.groups <= 1:
+        groups = r.groups or 1
+        if groups <= 1:
             continue
         c1, c2 = r.in_shapes[0][1], r.out_shape[1]
         positions = r.out_shape[0] * math.prod(r.out_shape[2:])
         mac = _mac(r, itemsize)
-        mac_g1 = mac - positions * c2 + positions * c2 // geo.groups
-        out.append(G2Record(r.index, r.name, c1, c2, geo.groups, geo.kernel, r.cost.madds,
+        mac_g1 = mac - positions * c2 + positions * c2 // groups
+        out.append(G2Record(r.index, r.name, c1, c2, groups, r.kernel or (), r.cost.madds,
                             mac, mac_g1))
     return out
 
@@ -557,7 +515,6 @@ def audit(
     *,
     itemsize: int = 4,
     modules: Mapping[str, str] | None = None,
-    geometry: Mapping[str, ConvGeometry] | None = None,
     tolerance: float = 0.05,
     small_fraction: float = 0.1,
     block_depth: int | None = None,
@@ -568,8 +525,7 @@ def audit(
 
     ``itemsize``: bytes per element of the analysed dtype (MAC is in elements).
     ``modules``: scope → class (``Evaluation.modules``) for the block rule.
-    ``geometry``: scope → :class:`ConvGeometry` of conv modules (exact groups); rows without
-    one are inferred by :func:`infer_geometry`. ``tolerance``: G1 excess counted as "at the
+    ``tolerance``: G1 excess counted as "at the
     minimum". ``small_fraction``: G3 small-conv threshold. ``block_depth``: G3 blocks at a
     fixed depth instead of the join rule. ``times_s``: measured seconds per row index (G4's
     time share).
@@ -579,7 +535,7 @@ def audit(
     if tolerance < 0:
         raise InvalidArgumentError(f"tolerance must be >= 0, got {tolerance}")
     g1 = g1_records(rows, itemsize)
-    g2 = g2_records(rows, itemsize, geometry)
+    g2 = g2_records(rows, itemsize)
     g3, rule = g3_records(rows, modules, small_fraction, block_depth)
     g4, shares, time_shares = g4_records(rows, fold_bn, times_s)
     result = GuidelinesAudit(tuple(g1), tuple(g2), tuple(g3), tuple(g4), shares, time_shares,
@@ -599,7 +555,6 @@ __all__ = [
     "ELEMENTWISE_OPS",
     "G4_CATEGORIES",
     "JOIN_OPS",
-    "ConvGeometry",
     "G1Record",
     "G2Record",
     "G3Record",
@@ -612,7 +567,6 @@ __all__ = [
     "g2_records",
     "g3_records",
     "g4_records",
-    "infer_geometry",
     "join_arity",
     "ratio_text",
     "row_times",

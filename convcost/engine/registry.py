@@ -17,11 +17,14 @@ from convcost.graph import Node
 
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """A counter's answer: a label for the op (``conv2d``, ``relu``...) and its cost."""
+    """A counter's answer: a label for the op (``conv2d``, ``relu``...) and its cost; a conv
+    also says its kind, kernel and groups."""
 
     label: str
     cost: OpCost
     conv_kind: str | None = None
+    kernel: tuple[int, ...] | None = None
+    groups: int | None = None
 
 
 Counter = Callable[[Node], Counted]

@@ -57,41 +57,34 @@ def _positions(row: Row, channel_axis: int) -> int:
 
 
 def weights(row: Row) -> int:
-    """The conv / linear weights of an op, bias excluded (0 for other ops).
-
-    Every output element of a conv or linear layer does one multiply-add per weight that
-    reaches it, so ``weights = madds / output positions per channel`` (conv: madds =
-    N·H·W·Cout·(Cin/g)·k², weights = Cout·(Cin/g)·k²). Transposed convs are not in this rule
-    and fall back to their parameter count.
-    """
+    """The conv / linear weights of an op, bias excluded (0 for other ops): a conv's
+    ``C_in·C_out/g·∏k`` from its row's shapes, kernel and groups; a linear layer's one weight
+    per multiply-add of an output row (``madds / output positions``)."""
     if row.op == "linear":
         pos = _positions(row, -1)
         return row.cost.madds // pos if pos else 0
-    if row.conv_kind and "transpose" not in row.op:
-        pos = _positions(row, 1)
-        return row.cost.madds // pos if pos else 0
-    return row.cost.params if row.conv_kind else 0
+    if row.conv_kind and row.kernel is not None and row.groups and row.in_shapes:
+        c_in, c_out = row.in_shapes[0][1], row.out_shape[1]
+        return c_in * c_out // row.groups * math.prod(row.kernel)
+    return 0
 
 
 def layer_type(row: Row) -> str:
-    """The paper-style layer type: ``Conv 1×1``, ``Conv DW 3×3``, ``Conv 3×3``, ``Conv
-    grouped``, ``Fully connected``; other ops keep their op label (``batch_norm``, ``add``)."""
+    """The paper-style layer type: ``Conv 1×1``, ``Conv DW 3×3``, ``Conv 3×3`` (a
+    non-square kernel by its taps: ``Conv 7-tap``), ``Conv grouped``, ``Fully connected``;
+    other ops keep their op label (``batch_norm``)."""
     if row.op == "linear":
         return "Fully connected"
     if not row.conv_kind:
         return row.op
-    kind = row.conv_kind
-    if kind == "pointwise":
+    if row.conv_kind == "pointwise":
         return "Conv 1×1"
-    if kind == "grouped" or "transpose" in row.op:
-        return f"Conv {kind}" + (" (transposed)" if "transpose" in row.op else "")
-    out_c = row.out_shape[1]
-    in_c = row.in_shapes[0][1] if row.in_shapes and len(row.in_shapes[0]) > 1 else 0
-    per_out = weights(row) // out_c if out_c else 0  # (Cin/g)·taps
-    taps = per_out if kind == "depthwise" else (per_out // in_c if in_c else 0)
-    k = math.isqrt(taps)
-    size = f"{k}×{k}" if k * k == taps and row.op == "conv2d" else f"{taps}-tap"
-    return f"Conv DW {size}" if kind == "depthwise" else f"Conv {size}"
+    if row.conv_kind == "grouped" or "transpose" in row.op:
+        return f"Conv {row.conv_kind}" + (" (transposed)" if "transpose" in row.op else "")
+    kernel = row.kernel or ()
+    square = len(kernel) == 2 and kernel[0] == kernel[1]
+    size = f"{kernel[0]}×{kernel[1]}" if square else f"{math.prod(kernel)}-tap"
+    return f"Conv DW {size}" if row.conv_kind == "depthwise" else f"Conv {size}"
 
 
 # --- data --------------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ imports torch).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from convcost.engine.guidelines import (
-    ConvGeometry,
     G1Record,
     G2Record,
     G3Record,
@@ -21,19 +20,6 @@ from convcost.report.tables import Table
 
 if TYPE_CHECKING:
     from convcost.latency.shufflenet_experiments import Reproduction, TableResult
-
-
-def conv_geometry(model: Any) -> dict[str, ConvGeometry]:
-    """Kernel and groups of every conv module of ``model``, by scope (duck-typed: any module
-    with ``kernel_size`` and ``groups``, e.g. ``nn.Conv2d``). Reads, never changes, the model."""
-    out: dict[str, ConvGeometry] = {}
-    for name, module in model.named_modules():
-        kernel = getattr(module, "kernel_size", None)
-        groups = getattr(module, "groups", None)
-        if isinstance(groups, int) and isinstance(kernel, tuple) and all(
-                isinstance(k, int) for k in kernel):
-            out[name] = ConvGeometry(tuple(kernel), groups)
-    return out
 
 
 def _pct(x: float | None) -> str:
@@ -154,4 +140,4 @@ def reproduction_tables(rep: Reproduction) -> list[Table]:
     return tables
 
 
-__all__ = ["audit_tables", "conv_geometry", "reproduction_table", "reproduction_tables"]
+__all__ = ["audit_tables", "reproduction_table", "reproduction_tables"]
