@@ -63,6 +63,7 @@ def test_cli_compare_bench_json() -> None:
                             "--format", "json"])
     assert r.exit_code == 0, r.output
     models = json.loads(r.stdout)["models"]
+    assert [m["model"] for m in models] == ["mobilenet_v3_small", "shufflenet_v2_x0_5"]
     for m in models:
         lat = m["latency"]
         assert lat["threads"] == 1 and lat["device"] == "cpu" and lat["batch"] == 1

@@ -33,7 +33,7 @@ from convcost.latency.calibrate import (
     work_of,
 )
 from convcost.latency.fit import fit_relative, ranks, share_within, spearman
-from convcost.latency.measure import Measurement, measure, measure_model, quantile
+from convcost.latency.measure import measure, measure_model, quantile
 from convcost.latency.profile_layers import LABEL_PREFIX, join_layers, profile_layers, self_times
 from convcost.latency.roofline import estimate_op, op_class, predict_latency, predict_rows
 
@@ -192,12 +192,13 @@ def test_measure_model_does_not_mutate(dtype: torch.dtype) -> None:
     hook.remove()
 
 
-def test_measure_model_rejects_meta_weights_and_absent_cuda() -> None:
+def test_measure_model_rejects_meta_weights_and_absent_cuda(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidArgumentError, match="meta"):
         measure_model(nn.Conv2d(3, 4, 3, device="meta"), (1, 3, 8, 8))
-    if not torch.cuda.is_available():
-        with pytest.raises(InvalidArgumentError, match="CUDA"):
-            measure_model(nn.Conv2d(3, 4, 3), (1, 3, 8, 8), device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a GPU machine
+    with pytest.raises(InvalidArgumentError, match="CUDA"):
+        measure_model(nn.Conv2d(3, 4, 3), (1, 3, 8, 8), device="cuda")
 
 
 def test_measure_model_keeps_global_rng() -> None:
@@ -274,7 +275,6 @@ def test_predict_latency_on_an_analysis() -> None:
     pred = predict_latency(a, CAL)
     assert [op.op_class for op in pred.ops] == ["dense", "memory", "memory", "depthwise",
                                                 "pointwise", "pool"]
-    assert pred.seconds == pytest.approx(sum(estimate_op(r, CAL).seconds for r in a.rows))
     with pytest.raises(InvalidArgumentError):
         predict_latency(object(), CAL)
 
@@ -552,8 +552,3 @@ def test_cli_bench_bad_input_exits_2() -> None:
     res = runner.invoke(app, ["bench", "mobilenet_v3_small", "--runs", "2"])
     assert res.exit_code == 2
 
-
-def test_measurement_is_frozen() -> None:
-    m = Measurement(1.0, 0.5, 1.5, 1.0, 1.0, 3, 0, 1, "cpu", 1, (0.5, 1.0, 1.5))
-    with pytest.raises(AttributeError):
-        m.median_ms = 2.0  # type: ignore[misc]
