@@ -72,6 +72,7 @@ def test_out_file_is_written(tmp_path: Path) -> None:
     assert r.stdout == ""
     assert json.loads(target.read_text())["exact_ratio"]["fraction"] == "521/4608"
     assert [p.name for p in tmp_path.iterdir()] == ["ratio.json"]  # no temp file left
+    assert target.stat().st_mode & 0o777 == 0o644  # a normal file, not mkstemp's 0600
 
 
 @pytest.mark.parametrize(

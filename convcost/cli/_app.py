@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,7 +90,9 @@ class Format(str, Enum):
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="table (terminal), json, csv or md.")
 ]
-def _checked_out(out: Path | None) -> Path | None:
+
+
+def checked_out(out: Path | None) -> Path | None:
     """``--out`` is checked before any work: a folder that exists, a name that is not one."""
     if out is not None:
         if out.is_dir():
@@ -101,7 +104,7 @@ def _checked_out(out: Path | None) -> Path | None:
 
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.",
-                              callback=_checked_out)
+                              callback=checked_out)
 ]
 
 
@@ -120,24 +123,28 @@ def _root(
     """convcost: parameters, multiply-adds and memory-access cost, layer by layer."""
 
 
-def write_text(text: str, out: Path | None) -> None:
-    """Print ``text``, or write it to ``out`` atomically (never a half-written file)."""
-    if out is None:
-        sys.stdout.write(text)
-        return
-    out = Path(out)
-    if out.exists() and out.is_dir():
-        raise ConvcostError(f"--out {out} is a directory; give a file path")
-    if not out.parent.exists():
-        raise ConvcostError(f"--out: folder {out.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+@contextmanager
+def atomic_path(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out`` to write to; renamed onto ``out`` (mode 0644) when the
+    block succeeds, removed when it fails: never a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(text: str, out: Path | None) -> None:
+    """Print ``text``, or write it to ``out`` atomically (``--out`` was checked up front)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with atomic_path(Path(out)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 _NATURAL_WIDTH = 4000  # wider than any table: rich then uses its natural width

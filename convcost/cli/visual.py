@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from convcost.cli._app import BatchOpt, DeviceOpt, DtypeOpt, InputOpt, ModelsArg, app
+from convcost.cli._app import (
+    BatchOpt,
+    DeviceOpt,
+    DtypeOpt,
+    InputOpt,
+    ModelsArg,
+    app,
+    atomic_path,
+    checked_out,
+)
 from convcost.errors import InvalidArgumentError
 
 
@@ -17,29 +26,16 @@ def check_image_path(path: Path) -> Path:
     """A PNG or SVG path in an existing folder, else a one-line error (before any work)."""
     if path.suffix.lower() not in (".png", ".svg"):
         raise InvalidArgumentError(f"{path}: give a .png or .svg file name")
-    if not path.parent.is_dir():
-        raise InvalidArgumentError(f"folder {path.parent} does not exist; create it first")
-    if path.is_dir():
-        raise InvalidArgumentError(f"{path} is a folder; give a .png or .svg file name")
+    checked_out(path)
     return path
 
 
 def save_atomic(fig: Any, path: Path) -> None:
-    """Save a figure via a temporary file in the same folder, renamed into place."""
-    import os
-    import tempfile
-
+    """Save a figure atomically (a temporary file beside it, renamed into place)."""
     from convcost.report.plots import save_figure
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_figure(fig, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @app.command()
