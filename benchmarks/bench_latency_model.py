@@ -210,11 +210,6 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cal_seconds(cal: Any) -> dict[str, float]:
-    """The micro-benchmark seconds a calibration was made from."""
-    return {k: v / 1000.0 for k, v in (cal.timings_ms or {}).items()}
-
-
 def main() -> None:
     import torch
 
@@ -229,10 +224,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from convcost.latency.calibrate import (
-        calibrate,
         calibration_from_timings,
         machine_name,
         run_micro_benchmarks,
+        write_cached,
     )
     from convcost.zoo import list_entries
 
@@ -253,7 +248,7 @@ def main() -> None:
         last = run_micro_benchmarks("cpu", args.threads)
         cal = calibration_from_timings({k: min(first[k], last[k]) for k in first},
                                        device="cpu", threads=args.threads)
-        calibrate("cpu", args.threads, runner=lambda _d, _t: cal_seconds(cal), force=True)
+        write_cached(cal)  # so that `convcost bench --predict` uses this run's calibration
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": machine_name("cpu"),
                 "cpus": os.cpu_count(), "python": platform.python_version(),
                 "torch": torch.__version__, "threads": args.threads, "budget": args.budget,

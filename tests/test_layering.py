@@ -41,3 +41,13 @@ def test_formulas_source_imports_only_stdlib_and_itself() -> None:
                     assert name.startswith(("convcost.formulas", "convcost.errors")), (
                         f"{path.name} imports {name}: formulas may use only itself and errors"
                     )
+
+
+def test_latency_model_and_scores_pull_no_torch() -> None:
+    # the roofline (from cost rows) and the scores are arithmetic: no torch to import
+    code = ("import sys\n"
+            "import convcost.latency.roofline, convcost.latency.fit, convcost.engine.guidelines\n"
+            "print('torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert proc.stdout.strip() == "False", proc.stdout

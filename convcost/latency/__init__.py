@@ -10,10 +10,22 @@
 
 from __future__ import annotations
 
-from convcost.latency.calibrate import Calibration
-from convcost.latency.measure import Measurement, measure, measure_model
-from convcost.latency.profile_layers import LayerTime, profile_layers
-from convcost.latency.roofline import LatencyPrediction, predict_latency
+from typing import Any
+
+# torch is imported only by what needs it: roofline and fit are pure Python
+_LAZY = {"Calibration": "roofline", "LatencyPrediction": "roofline",
+         "predict_latency": "roofline", "Measurement": "measure", "measure": "measure",
+         "measure_model": "measure", "LayerTime": "profile_layers",
+         "profile_layers": "profile_layers"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"convcost.latency.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'convcost.latency' has no attribute {name!r}")
+
 
 __all__ = [
     "Calibration",

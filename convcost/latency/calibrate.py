@@ -55,7 +55,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -63,12 +63,7 @@ from torch import nn
 
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.latency.measure import check_device, measure_model, pinned_threads
-
-CACHE_VERSION = 4
-RATES = ("peak_dense_madds_per_s", "peak_pointwise_madds_per_s", "peak_depthwise_madds_per_s",
-         "pool_flops_per_s", "bandwidth_bytes_per_s", "transcendental_per_s",
-         "stream_bytes_per_s", "cache_bytes")
-OVERHEADS = ("op_overhead_s", "norm_overhead_s", "conv_overhead_s", "depthwise_overhead_s")
+from convcost.latency.roofline import OVERHEADS, Calibration
 
 #: role -> (the Calibration field it sets, the work measure, the role of its fixed cost)
 ROLES: dict[str, tuple[str, str, str]] = {
@@ -176,69 +171,6 @@ def cache_size_bytes() -> int:
         if digits.isdigit():
             sizes.append(int(digits) * mult)
     return max(sizes, default=8 * 1024**2)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Roofline constants of one machine (seconds, bytes, multiply-adds)."""
-
-    peak_dense_madds_per_s: float
-    peak_pointwise_madds_per_s: float
-    peak_depthwise_madds_per_s: float
-    pool_flops_per_s: float
-    bandwidth_bytes_per_s: float
-    transcendental_per_s: float
-    stream_bytes_per_s: float
-    cache_bytes: int
-    op_overhead_s: float
-    norm_overhead_s: float
-    conv_overhead_s: float
-    depthwise_overhead_s: float
-    device: str
-    threads: int
-    machine: str
-    torch_version: str
-    created: str = ""
-    timings_ms: dict[str, float] | None = None  # median ms of each micro-benchmark, by name
-
-    def to_dict(self) -> dict[str, object]:
-        return {"version": CACHE_VERSION, **asdict(self)}
-
-    def describe(self) -> list[tuple[str, float, str]]:
-        """(constant, value, unit) rows for people: G/s, GB/s, MiB, µs."""
-        return [
-            ("dense k×k conv peak", self.peak_dense_madds_per_s / 1e9, "G multiply-adds/s"),
-            ("pointwise conv / linear peak", self.peak_pointwise_madds_per_s / 1e9,
-             "G multiply-adds/s"),
-            ("depthwise conv peak", self.peak_depthwise_madds_per_s / 1e9,
-             "G multiply-adds/s"),
-            ("pooling", self.pool_flops_per_s / 1e9, "G flops/s"),
-            ("exp/erf/tanh activations", self.transcendental_per_s / 1e9, "G elements/s"),
-            ("cache bandwidth", self.bandwidth_bytes_per_s / 1e9, "GB/s"),
-            ("streaming bandwidth", self.stream_bytes_per_s / 1e9, "GB/s"),
-            ("last-level cache", self.cache_bytes / 2**20, "MiB"),
-            ("overhead: elementwise op", self.op_overhead_s * 1e6, "µs"),
-            ("overhead: normalisation", self.norm_overhead_s * 1e6, "µs"),
-            ("overhead: conv / linear", self.conv_overhead_s * 1e6, "µs"),
-            ("overhead: depthwise conv", self.depthwise_overhead_s * 1e6, "µs"),
-        ]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Calibration:
-        if data.get("version") != CACHE_VERSION:
-            raise ValueError(f"cache version {data.get('version')!r} != {CACHE_VERSION}")
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in data.items() if k in names}
-        cal = cls(**kw)  # type: ignore[arg-type]
-        for name in RATES:
-            value = getattr(cal, name)
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in OVERHEADS:
-            value = getattr(cal, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        return cal
 
 
 def cache_dir() -> Path:
@@ -364,7 +296,13 @@ def calibrate(
         seconds = (runner(dev, used) if runner is not None
                    else run_micro_benchmarks(dev, used, budget_s))
     cal = calibration_from_timings(seconds, device=dev, threads=used)
-    path = cache_path(dev, used)
+    write_cached(cal)
+    return cal
+
+
+def write_cached(cal: Calibration) -> Path:
+    """Store ``cal`` as this machine's calibration (its device and threads key the file)."""
+    path = cache_path(cal.device, cal.threads)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
@@ -373,7 +311,7 @@ def calibrate(
     except OSError as exc:
         raise ConvcostError(f"cannot write the calibration cache {path}: {exc}; set "
                             "XDG_CACHE_HOME to a writable folder") from exc
-    return cal
+    return path
 
 
 __all__ = [
@@ -391,4 +329,5 @@ __all__ = [
     "read_cached",
     "run_micro_benchmarks",
     "work_of",
+    "write_cached",
 ]
