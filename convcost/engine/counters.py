@@ -236,6 +236,18 @@ def _ternary(node: Node) -> Counted:
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
 
 
+# --- the labels of the elementwise counters above (the guidelines audit's G4 reads these) -----
+
+ACTIVATION_LABELS = frozenset({*_UNARY.values(), "relu6", "hardtanh", "gelu"})
+"""Labels of activation functions."""
+
+ELEMENTWISE_LABELS = ACTIVATION_LABELS | frozenset({
+    *(op.split(".")[-1] for op in (*_MATH, *_BINARY)), "gate_mul", "addcmul", "addcdiv",
+    "lerp", "where", "batch_norm", "layer_norm", "group_norm"})
+"""Labels of every one-pass elementwise op: activations, unary math, binary and ternary
+arithmetic (``gate_mul``: an SE-style channel gate) and normalisation (one pass at inference)."""
+
+
 # --- reductions and pooling ---------------------------------------------------------------------
 
 

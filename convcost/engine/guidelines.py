@@ -27,27 +27,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcost.engine.counters import ACTIVATION_LABELS, ELEMENTWISE_LABELS
 from convcost.engine.evaluate import Row
 from convcost.errors import InvalidArgumentError
 from convcost.formulas.memory_access import pointwise_mac_lower_bound
 
-ACTIVATION_OPS = frozenset({
-    "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh",
-    "leaky_relu", "elu", "mish", "softplus", "prelu", "gelu",
-})
+ACTIVATION_OPS = ACTIVATION_LABELS
 """Activation labels of the engine's counters."""
 
-ELEMENTWISE_OPS = ACTIVATION_OPS | frozenset({
-    # binary and ternary elementwise (gate_mul: SE-style channel gate)
-    "add", "sub", "mul", "div", "rsub", "maximum", "minimum", "pow", "gate_mul", "addcmul",
-    "addcdiv", "lerp", "where",
-    # normalisation (BatchNorm is one elementwise pass at inference unless folded)
-    "batch_norm", "layer_norm", "group_norm",
-    # one-flop math
-    "exp", "log", "sqrt", "rsqrt", "abs", "neg", "reciprocal", "erf", "sin", "cos", "clamp",
-    "clamp_min", "clamp_max", "sign", "floor", "ceil", "round",
-})
-"""Op labels G4 counts as elementwise (the paper's ReLU, AddTensor, AddBias, ...)."""
+ELEMENTWISE_OPS = ELEMENTWISE_LABELS
+"""Op labels G4 counts as elementwise (the paper's ReLU, AddTensor, AddBias, ...): every label
+of the engine's elementwise counters."""
 
 DATA_MOVEMENT_OPS = frozenset({"cat", "copy", "pad", "fill"})
 """Labels that only move data: concat, channel shuffle (a ``copy``), padding, fills."""

@@ -107,9 +107,9 @@ class Calibration:
 OP_CLASSES = ("dense", "pointwise", "depthwise", "pool", "transcendental", "memory")
 POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
                       "avg_pool3d"})
-TRANSCENDENTAL_OPS = frozenset({"sigmoid", "silu", "elu", "tanh", "gelu", "gelu_tanh", "mish",
-                                "softplus", "softmax", "log_softmax"})
-NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+TRANSCENDENTAL_OPS = frozenset({"sigmoid", "silu", "elu", "tanh", "gelu", "mish", "softplus",
+                                "softmax", "log_softmax"})  # labels with an exp, erf or tanh
+NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm"})  # instance norm runs as these
 
 
 def op_class(row: Row) -> str:
