@@ -21,6 +21,7 @@ from convcost.cli._app import (
     app,
     emit,
 )
+from convcost.report.units import shape_text
 
 UNEXPLAINED_EXIT = 1
 
@@ -49,7 +50,7 @@ def _table(checks: list[Any], layers: bool) -> Any:
     from convcost.oracles.check import plain
     from convcost.report.tables import Table
 
-    title = ("convcost check: " + ", ".join(f"{c.model} {'x'.join(map(str, c.input))}"
+    title = ("convcost check: " + ", ".join(f"{c.model} {shape_text(c.input, 'x')}"
                                             for c in checks))
     cols = ["model", "peer", "metric", "reported", "predicted", "delta", "rule", "status"]
     if layers:

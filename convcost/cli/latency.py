@@ -12,11 +12,11 @@ from convcost.cli._app import (
     Format,
     FormatOpt,
     InputOpt,
+    ModelsArg,
     OutOpt,
     app,
     emit,
-    resolve_model,
-    write_text,
+    resolve_with_input,
 )
 
 DeviceChoice = Annotated[str, typer.Option("--device", help="cpu (default) or cuda.")]
@@ -36,14 +36,9 @@ def _progress(enabled: bool) -> Any:
                     console=Console(stderr=True), transient=True)
 
 
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v:,.3f}" if v < 10 else f"{v:,.1f}"
-
-
 @app.command()
 def bench(
-    models: Annotated[list[str], typer.Argument(help="Model specs (zoo names or "
-                                                "path/to/file.py:Class).")],
+    models: ModelsArg,
     input: InputOpt = None,
     batch: Annotated[list[int] | None, typer.Option(
         "--batch", "-b", help="Batch size (repeat for several).")] = None,
@@ -63,7 +58,7 @@ def bench(
     """Measured latency: median, IQR and throughput of each model's forward pass."""
     from convcost.errors import InvalidArgumentError
     from convcost.latency.measure import check_device, measure_model
-    from convcost.specs import parse_input
+    from convcost.report.units import shape_text
 
     check_device(device)
     batches = batch or [1]
@@ -84,15 +79,11 @@ def bench(
         progress.start()
     try:
         for spec in models:
-            model, name, default = resolve_model(spec, "cpu")
-            sizes = [parse_input(s) for s in input] if input else [default] if default else []
-            if not sizes:
-                raise InvalidArgumentError(f"{spec} is user code: give its input size with "
-                                           "--input (e.g. --input 224)")
+            model, name, sizes = resolve_with_input(spec, input, 1, "cpu")
             for size in sizes:
                 for b in batches:
-                    shape = (b, *size)
-                    label = f"{name} {'×'.join(map(str, shape))}"
+                    shape = (b, *size[1:])
+                    label = f"{name} {shape_text(shape)}"
                     task = None if progress is None else progress.add_task(label, total=runs)
 
                     def tick(n: int, task: Any = task) -> None:
@@ -105,9 +96,10 @@ def bench(
                     if progress is not None:
                         progress.remove_task(task)
                     rec: dict[str, Any] = {"model": name, "input": list(shape)}
-                    rec.update({k: v for k, v in m.to_dict().items() if k != "times_ms"})
+                    rec.update(m.to_dict(times=False))
                     if cal is not None or layers:
-                        rec.update(_extras(model, name, shape, device, threads, cal, layers))
+                        rec.update(_extras(model, name, shape, device, threads, cal, layers,
+                                           m.median_ms))
                     records.append(rec)
     finally:
         if progress is not None:
@@ -116,7 +108,7 @@ def bench(
 
 
 def _extras(model: Any, name: str, shape: tuple[int, ...], device: str, threads: int | None,
-            cal: Any, layers: bool) -> dict[str, Any]:
+            cal: Any, layers: bool, measured_ms: float) -> dict[str, Any]:
     from convcost.api import analyze
 
     a = analyze(model, shape, name=name)
@@ -127,6 +119,7 @@ def _extras(model: Any, name: str, shape: tuple[int, ...], device: str, threads:
 
         pred = predict_latency(a, cal)
         extra["predicted_ms"] = pred.ms
+        extra["predicted_error"] = pred.ms / measured_ms - 1 if measured_ms > 0 else None
         per_scope = pred.by_module()
     if layers:
         from convcost.latency.profile_layers import join_layers, profile_layers
@@ -136,75 +129,12 @@ def _extras(model: Any, name: str, shape: tuple[int, ...], device: str, threads:
     return extra
 
 
-def _summary_table(records: list[dict[str, Any]], predict: bool) -> Any:
-    from convcost.report.tables import Table
-
-    cols = ["model", "input", "device", "threads", "median ms", "IQR ms", "samples/s", "runs"]
-    if predict:
-        cols += ["predicted ms", "error"]
-    t = Table(title="Measured latency", columns=cols, right_align=frozenset(range(3, len(cols))))
-    for r in records:
-        cells = [r["model"], "×".join(map(str, r["input"])), r["device"], str(r["threads"]),
-                 _ms(r["median_ms"]), _ms(r["iqr_ms"]), f"{r['throughput']:,.1f}",
-                 str(r["runs"])]
-        raw: list[object] = [r["model"], "x".join(map(str, r["input"])), r["device"],
-                             r["threads"], r["median_ms"], r["iqr_ms"], r["throughput"],
-                             r["runs"]]
-        if predict:
-            p = r.get("predicted_ms")
-            err = f"{p / r['median_ms'] - 1:+.0%}" if p and r["median_ms"] > 0 else "—"
-            cells += [_ms(p), err]
-            raw += [p, None if err == "—" else p / r["median_ms"] - 1]
-        t.add(cells, raw)
-    t.raw_columns = [c.replace(" ", "_") for c in cols]
-    t.notes.append("median and interquartile range (q3 − q1) of the timed runs; eval mode, "
-                   "torch.inference_mode, random weights and input")
-    return t
-
-
-def _layers_table(rec: dict[str, Any]) -> Any:
-    from convcost.report.tables import Table
-    from convcost.report.units import megabytes, si
-
-    layers = rec.get("layers", [])
-    pred = any("predicted_ms" in x for x in layers)
-    cols = ["module", "class", "ops", "measured ms", "madds", "mem MB"]
-    if pred:
-        cols.append("predicted ms")
-    t = Table(title=f"{rec['model']} {'×'.join(map(str, rec['input']))}: time per module "
-              "(torch.profiler, self time)", columns=cols,
-              right_align=frozenset(range(3, len(cols))))
-    for x in layers:
-        cells = [x["name"] or "(root)", x["module"], ",".join(x["ops"]), _ms(x["measured_ms"]),
-                 si(x["madds"]), megabytes(x["mem_bytes"])]
-        raw: list[object] = [rec["model"], x["name"], x["module"], ",".join(x["ops"]),
-                             x["measured_ms"], x["madds"], x["mem_bytes"]]
-        if pred:
-            cells.append(_ms(x.get("predicted_ms")))
-            raw.append(x.get("predicted_ms"))
-        t.add(cells, raw)
-    t.raw_columns = ["model", "name", "module", "ops", "measured_ms", "madds", "mem_bytes",
-                     *(["predicted_ms"] if pred else [])]
-    return t
-
-
 def _render(records: list[dict[str, Any]], predict: bool, layers: bool, fmt: Format,
             out: Path | None) -> None:
-    from convcost.report import tables
+    from convcost.report.latency import bench_tables
 
-    payload = {"models": records}
-    summary = _summary_table(records, predict)
-    if fmt is Format.json or not layers:
-        emit(summary, payload, fmt, out)
-        return
-    per_model = [_layers_table(r) for r in records]
-    if fmt is Format.csv:  # one CSV: every model's layers, with a model column
-        merged = per_model[0]
-        for t in per_model[1:]:
-            merged.raw_rows.extend(t.raw_rows)
-        write_text(tables.to_csv(merged), out)
-    else:
-        emit([summary, *per_model], payload, fmt, out)
+    tables = bench_tables(records, predict, layers, merged=fmt is Format.csv)
+    emit(tables, {"models": records}, fmt, out)
 
 
 @app.command()

@@ -116,7 +116,7 @@ def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtyp
                 from convcost.latency.measure import measure_model
 
                 m = measure_model(model, a.input, dtype=torch_dtype(dtype), **bench)
-                latency = {k: v for k, v in m.to_dict().items() if k != "times_ms"}
+                latency = m.to_dict(times=False)
             items.append(Compared(a, top1, source, latency))
     return items
 

@@ -53,8 +53,9 @@ class Measurement:
             return math.inf
         return self.batch / (self.median_ms / 1000.0)
 
-    def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready dict: every field, plus ``throughput`` (samples/s)."""
+    def to_dict(self, times: bool = True) -> dict[str, object]:
+        """Plain JSON-ready dict: every field (``times=False``: all but the raw
+        ``times_ms``), plus ``throughput`` (samples/s)."""
         return {
             "median_ms": self.median_ms,
             "q1_ms": self.q1_ms,
@@ -67,7 +68,7 @@ class Measurement:
             "threads": self.threads,
             "device": self.device,
             "batch": self.batch,
-            "times_ms": list(self.times_ms),
+            **({"times_ms": list(self.times_ms)} if times else {}),
         }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.engine import Evaluation, ModuleCost, Row, by_conv_kind, by_module, by_op
 from convcost.formulas import COST_FIELDS, Cost, numel
+from convcost.report.units import shape_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,8 +102,8 @@ class Analysis:
         if by == "layer":
             records = [
                 {"name": r.name, "module": r.module, "op": r.op, "conv_kind": r.conv_kind,
-                 "in_shapes": " ".join("×".join(map(str, s)) for s in r.in_shapes),
-                 "out_shape": "×".join(map(str, r.out_shape)), **r.cost.as_dict()}
+                 "in_shapes": " ".join(shape_text(s) for s in r.in_shapes),
+                 "out_shape": shape_text(r.out_shape), **r.cost.as_dict()}
                 for r in self.rows
             ]
             columns = ["name", "module", "op", "conv_kind", "in_shapes", "out_shape",

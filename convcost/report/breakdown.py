@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import numel
 from convcost.report.tables import Table, to_markdown
-from convcost.report.units import megabytes, si
+from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,8 +107,8 @@ def layer_frame(a: Analysis) -> pd.DataFrame:
         records.append({
             "index": r.index, "name": r.name, "module": r.module, "op": r.op,
             "conv_kind": r.conv_kind or "", "layer_type": layer_type(r),
-            "in_shapes": " ".join("×".join(map(str, s)) for s in r.in_shapes),
-            "out_shape": "×".join(map(str, r.out_shape)),
+            "in_shapes": " ".join(shape_text(s) for s in r.in_shapes),
+            "out_shape": shape_text(r.out_shape),
             "params": c.params, "weights": weights(r), "madds": c.madds, "flops": c.flops,
             "mem_bytes": c.mem_bytes,
             "intensity": c.madds / c.mem_bytes if c.mem_bytes else 0.0,
@@ -253,7 +253,7 @@ def _header_lines(s: Section) -> list[tuple[str, str]]:
     top1 = (f"{s.item.top1:.1f}% ({s.item.top1_source})" if s.item.top1 is not None
             else "not in the zoo's published table")
     return [
-        ("input", f"{'×'.join(map(str, a.input))} ({a.dtype})"),
+        ("input", f"{shape_text(a.input)} ({a.dtype})"),
         ("parameters", f"{si(t.params)} ({t.params:,})"),
         ("multiply-adds", f"{si(t.madds)} ({t.madds:,})"),
         ("FLOPs", f"{si(t.flops)} ({t.flops:,})"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from convcost.report.analysis import Analysis
 from convcost.report.tables import Table
-from convcost.report.units import megabytes, si
+from convcost.report.units import megabytes, shape_text, si
 
 KINDS = ("standard", "depthwise", "pointwise", "grouped")
 
@@ -53,18 +53,21 @@ class Compared:
         }
 
 
+def _ratio(r: float, less: str, more: str, same: str, tolerance: float = 0.0) -> str:
+    """``r`` = this / that as "3.9× fewer mult-adds", "1.6× faster", or ``same``."""
+    if abs(r - 1) <= tolerance:
+        return same
+    return f"{1 / r:.1f}× {less}" if r < 1 else f"{r:.1f}× {more}"
+
+
 def _rel(value: int, base: int, noun: str) -> str:
     if base == 0:
         return "—"
-    if value == base:
-        return f"same {noun}"
-    r = value / base
-    return f"{1 / r:.1f}× fewer {noun}" if r < 1 else f"{r:.1f}× more {noun}"
+    return _ratio(value / base, f"fewer {noun}", f"more {noun}", f"same {noun}")
 
 
 def _speed(r: float) -> str:
-    return "as fast" if abs(r - 1) < 0.05 else (
-        f"{1 / r:.1f}× faster" if r < 1 else f"{r:.1f}× slower")
+    return _ratio(r, "faster", "slower", "as fast", tolerance=0.05)
 
 
 def _rel_latency(ms: float | None, base_ms: float | None) -> tuple[str, ...]:
@@ -113,12 +116,12 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
              *_rel_latency(c.latency_ms, rows[0].latency_ms)))
         lat = c.latency
         table.add(
-            [a.model, "×".join(map(str, a.input)), si(t.params), si(t.madds), si(t.flops),
+            [a.model, shape_text(a.input), si(t.params), si(t.madds), si(t.flops),
              megabytes(t.mem_bytes), megabytes(rec["peak_activation_bytes"]),
              str(rec["layers"]), shares, f"{c.top1:.1f}%" if c.top1 is not None else "—",
              *((f"{lat['median_ms']:.2f} ms (±{lat['iqr_ms'] / 2:.2f})" if lat else "—",)
                if timed else ()), rel],
-            [a.model, "x".join(map(str, a.input)), t.params, t.madds, t.flops,
+            [a.model, shape_text(a.input, "x"), t.params, t.madds, t.flops,
              t.mem_read_bytes, t.mem_write_bytes, t.mem_bytes, rec["peak_activation_bytes"],
              rec["layers"], sh["depthwise"], sh["pointwise"], sh["standard"], sh["grouped"],
              "" if c.top1 is None else c.top1,
@@ -133,11 +136,10 @@ def explain(items: Sequence[Compared]) -> list[str]:
     """Plain-language lines: what differs most between the models, and where the cost sits."""
     if not items:
         return []
-    several_inputs = len({c.analysis.input for c in items}) > 1
+    label = dict(zip(map(id, items), display_names([c.analysis for c in items]), strict=True))
 
     def name(c: Compared) -> str:
-        a = c.analysis
-        return f"{a.model} @ {'×'.join(map(str, a.input[1:]))}" if several_inputs else a.model
+        return label[id(c)]
 
     notes = []
     for c in items:
@@ -161,19 +163,26 @@ def explain(items: Sequence[Compared]) -> list[str]:
                     first.analysis.totals.mem_bytes, 1),
             }
             what, r = max(ratios.items(), key=lambda kv: max(kv[1], 1 / kv[1]) if kv[1] else 0)
-            direction = f"{1 / r:.1f}× fewer" if r < 1 else f"{r:.1f}× more"
-            notes.append(f"biggest difference: {name(c)} has {direction} {what} than "
-                         f"{name(first)}")
+            notes.append(f"biggest difference: {name(c)} has "
+                         f"{_ratio(r, f'fewer {what}', f'more {what}', f'the same {what}')} "
+                         f"than {name(first)}")
             if c.latency_ms is not None and first.latency_ms:
-                m = c.analysis.totals.madds / max(first.analysis.totals.madds, 1)
+                m = ratios["mult-adds"]
                 t = c.latency_ms / first.latency_ms
                 notes.append(
                     f"measured: {name(c)} runs {_speed(t)} than {name(first)} with "
-                    f"{_speed(m).replace('faster', 'fewer').replace('slower', 'more')} "
+                    f"{_ratio(m, 'fewer', 'more', 'as many', tolerance=0.05)} "
                     "mult-adds" + ("" if 0.8 < t / m < 1.25 else
                                    " — FLOPs are not speed: memory access, op count and "
                                    "parallelism decide the rest (convcost guidelines)"))
     return notes
 
 
-__all__ = ["Compared", "compare_table", "explain", "sort_items"]
+def display_names(analyses: Sequence[Analysis]) -> list[str]:
+    """Each model's name, with its input (``mobilenet_v1 @ 3×160×160``) when the inputs
+    differ."""
+    several = len({a.input for a in analyses}) > 1
+    return [f"{a.model} @ {shape_text(a.input[1:])}" if several else a.model for a in analyses]
+
+
+__all__ = ["Compared", "compare_table", "display_names", "explain", "sort_items"]

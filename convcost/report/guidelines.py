@@ -17,6 +17,7 @@ from convcost.engine.guidelines import (
     GuidelinesAudit,
 )
 from convcost.report.tables import Table
+from convcost.report.units import shape_text
 
 if TYPE_CHECKING:
     from convcost.latency.shufflenet_experiments import Reproduction, TableResult
@@ -59,7 +60,7 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
                             "mac_groups_1", "penalty"])
     for r in result.worst("g2", top):
         assert isinstance(r, G2Record)
-        kernel = "×".join(map(str, r.kernel))
+        kernel = shape_text(r.kernel)
         g2.add([r.name, str(r.c1), str(r.c2), str(r.groups), kernel, _n(r.madds), _n(r.mac),
                 _n(r.mac_g1), _pct(r.penalty)],
                [r.name, r.c1, r.c2, r.groups, kernel, r.madds, r.mac, r.mac_g1, r.penalty])

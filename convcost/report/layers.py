@@ -8,14 +8,10 @@ from typing import TYPE_CHECKING
 
 from convcost.formulas import COST_FIELDS
 from convcost.report.tables import Table
-from convcost.report.units import megabytes, si
+from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
     from convcost.report.analysis import Analysis
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(map(str, shape))
 
 
 _KIND_TAG = {"depthwise": "dw", "pointwise": "pw", "grouped": "grouped", "standard": ""}
@@ -27,7 +23,7 @@ def _pct(part: int, whole: int) -> str:
 
 def header(a: Analysis) -> str:
     t = a.totals
-    inputs = ", ".join(_shape(s) for s in a.inputs)
+    inputs = ", ".join(shape_text(s) for s in a.inputs)
     return (f"{a.model} — input {inputs} ({a.dtype}): {si(t.params)} params, "
             f"{si(t.madds)} mult-adds, {si(t.flops)} FLOPs, {megabytes(t.mem_bytes)} memory")
 
@@ -71,11 +67,11 @@ def _by_layer(a: Analysis) -> Table:
         if r.call > 1:
             name += f" [call {r.call}]"
         table.add(
-            [str(r.index), name, r.module, op, " ".join(_shape(s) for s in r.in_shapes),
-             _shape(r.out_shape), si(c.params), si(c.madds), si(c.flops),
+            [str(r.index), name, r.module, op, " ".join(shape_text(s) for s in r.in_shapes),
+             shape_text(r.out_shape), si(c.params), si(c.madds), si(c.flops),
              megabytes(c.mem_bytes), _pct(c.madds, total.madds)],
             [r.index, r.name, r.module, r.op, r.conv_kind or "",
-             " ".join(_shape(s) for s in r.in_shapes), _shape(r.out_shape),
+             " ".join(shape_text(s) for s in r.in_shapes), shape_text(r.out_shape),
              *c.as_dict().values()],
         )
     table.add(["", "total", "", "", "", "", si(total.params), si(total.madds), si(total.flops),

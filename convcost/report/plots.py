@@ -35,7 +35,7 @@ from convcost.report.points import (
     with_latency,
     zoo_points,
 )
-from convcost.report.units import megabytes, si
+from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -222,10 +222,10 @@ def compare_bars(analyses: Sequence[Analysis], fields: Sequence[str] = COMPARE_F
     for f in fields:
         if f not in (*COMPARE_FIELDS, "mem_read_bytes", "mem_write_bytes"):
             raise InvalidArgumentError(f"unknown field {f!r}; use {', '.join(COMPARE_FIELDS)}")
+    from convcost.report.compare import display_names
+
     several_inputs = len({a.input for a in analyses}) > 1
-    names = list(labels) if labels is not None else [
-        f"{a.model} @ {'×'.join(map(str, a.input[1:]))}" if several_inputs else a.model
-        for a in analyses]
+    names = list(labels) if labels is not None else display_names(analyses)
     import numpy as np
 
     fig = new_figure(min(14.0, 2.5 + len(fields) * (0.45 * len(analyses) + 0.6)), 4.8)
@@ -258,7 +258,7 @@ def compare_bars(analyses: Sequence[Analysis], fields: Sequence[str] = COMPARE_F
     ax.set_ylabel(f"relative to {names[0]} (= 1)")
     ax.set_ylim(0, top * (1.15 if n <= 4 else 1.35))
     ax.axhline(1.0, color="0.4", lw=0.7, ls="--")
-    ax.set_title(f"Cost compared, input {'×'.join(map(str, analyses[0].input))}"
+    ax.set_title(f"Cost compared, input {shape_text(analyses[0].input)}"
                  if not several_inputs else "Cost compared")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
                ncols=min(n, 3), frameon=False)
@@ -584,7 +584,7 @@ def per_layer_cost(a: Analysis) -> Figure:
     bottom.set_ylabel("memory access")
     bottom.set_xlabel("op index, execution order")
     t = a.totals
-    top.set_title(f"{a.model}, input {'×'.join(map(str, a.input))}: {si(t.madds)} multiply-adds,"
+    top.set_title(f"{a.model}, input {shape_text(a.input)}: {si(t.madds)} multiply-adds,"
                   f" {megabytes(t.mem_bytes)} memory access over {len(rows)} ops", fontsize=10)
     _category_legend(top, sorted(set(kinds), key=list(KIND_COLORS).index))
     top.set_ylim(0, max((r.cost.madds for r in rows), default=1) * 1.18 or 1)
@@ -618,7 +618,7 @@ def cumulative_cost(a: Analysis) -> Figure:
     ax.grid(True, color="0.92", lw=0.6)
     ax.legend(fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{a.model}: where the cost accumulates, input {'×'.join(map(str, a.input))}",
+    ax.set_title(f"{a.model}: where the cost accumulates, input {shape_text(a.input)}",
                  fontsize=10)
     return fig
 

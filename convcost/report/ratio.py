@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from convcost.formulas.design import LayerDesign, SeparableComparison
 from convcost.report.tables import Table
-from convcost.report.units import fraction, megabytes, si, times
+from convcost.report.units import fraction, megabytes, shape_text, si, times
 
 # the terminal view shows "8.84× fewer"; csv/json carry the ratio itself
 
@@ -13,15 +13,11 @@ RAW_COLUMNS = ("design", "part", "out_shape", "params", "madds", "flops", "mem_r
                "mem_write_bytes", "mem_bytes", "madds_ratio_vs_standard")
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(d) for d in shape)
-
-
 def ratio_table(cmp: SeparableComparison, dtype: str = "float32") -> Table:
     """The comparison as a :class:`Table`, with the ratios explained in the notes."""
     kh, kw = cmp.kernel
     title = (
-        f"{kh}×{kw} conv {cmp.in_channels}→{cmp.out_channels}, input {_shape(cmp.in_shape)} "
+        f"{kh}×{kw} conv {cmp.in_channels}→{cmp.out_channels}, input {shape_text(cmp.in_shape)} "
         f"({dtype}), stride {cmp.stride}"
     )
     table = Table(title=title, columns=COLUMNS, raw_columns=RAW_COLUMNS,
@@ -33,7 +29,7 @@ def ratio_table(cmp: SeparableComparison, dtype: str = "float32") -> Table:
         cost = design.cost
         ratio = cost.madds / base
         table.add(
-            [design.name, _shape(design.out_shape), si(cost.params), si(cost.madds),
+            [design.name, shape_text(design.out_shape), si(cost.params), si(cost.madds),
              si(cost.flops), megabytes(cost.mem_bytes), times(ratio)],
             [design.name, "", list(design.out_shape), cost.params, cost.madds, cost.flops,
              cost.mem_read_bytes, cost.mem_write_bytes, cost.mem_bytes, ratio],
@@ -41,7 +37,7 @@ def ratio_table(cmp: SeparableComparison, dtype: str = "float32") -> Table:
         if len(design.parts) > 1:
             for name, part in design.parts:
                 table.add(
-                    [name, _shape(part.out_shape), si(part.params), si(part.madds),
+                    [name, shape_text(part.out_shape), si(part.params), si(part.madds),
                      si(part.flops), megabytes(part.mem_bytes), ""],
                     [design.name, name, list(part.out_shape), part.params, part.madds,
                      part.flops, part.mem_read_bytes, part.mem_write_bytes, part.mem_bytes, ""],

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import itemsize_of
+from convcost.report.units import shape_text
 
 if TYPE_CHECKING:
     from torch import nn
@@ -504,7 +505,7 @@ def footnotes(s: Summary) -> list[str]:
     t = s.totals
     mb = "10^6" if t.megabyte == 10**6 else "2^20"
     lines = [
-        f"Input {' + '.join('x'.join(map(str, i)) for i in s.inputs)}, {s.dtype}; "
+        f"Input {' + '.join(shape_text(i, 'x') for i in s.inputs)}, {s.dtype}; "
         f"MB = {mb} bytes.",
         "Mult-adds: convcost's analytic count (bias and normalisation excluded); "
         "torchinfo's convention (bias and norm parameters x batch counted) gives "
@@ -561,7 +562,7 @@ def summary_table(s: Summary) -> Table:
         for i, r in enumerate(s.shown, start=1):
             own = 0 if r.recursive else r.own_params
             table.add([f"{r.module}-{i}", _shape(r.output_shape), f"{own:,}"],
-                      [f"{r.module}-{i}", r.scope, "x".join(map(str, r.output_shape or ())),
+                      [f"{r.module}-{i}", r.scope, shape_text(r.output_shape or (), "x"),
                        own])
     else:
         table = Table(title=f"{s.model} summary",
@@ -570,8 +571,8 @@ def summary_table(s: Summary) -> Table:
         for r in s.shown:
             cells = _cells(r, s)
             raw: dict[str, object] = {
-                "input_size": "x".join(map(str, r.input_shape or ())),
-                "output_size": "x".join(map(str, r.output_shape or ())),
+                "input_size": shape_text(r.input_shape or (), "x"),
+                "output_size": shape_text(r.output_shape or (), "x"),
                 "num_params": _shown_params(r, s),
                 "params_percent": cells["params_percent"].strip(),
                 "kernel_size": cells["kernel_size"], "mult_adds": r.mult_adds,

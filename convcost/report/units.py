@@ -28,6 +28,15 @@ def si(value: float, decimals: int = 2) -> str:
     return f"{sign}{v:.{decimals}f}"
 
 
+def shape_text(shape: object, sep: str = "×") -> str:
+    """``(1, 3, 224, 224) -> '1×3×224×224'`` (``sep="x"`` for CSV and file names).
+
+    >>> shape_text((1, 3, 224, 224)), shape_text([2, 8], "x"), shape_text(())
+    ('1×3×224×224', '2x8', '')
+    """
+    return sep.join(map(str, shape))  # type: ignore[call-overload]
+
+
 def megabytes(nbytes: float, decimals: int = 2) -> str:
     """Bytes as MB (10⁶ bytes). ``megabytes(10240000) -> '10.24 MB'``."""
     return f"{nbytes / 1e6:,.{decimals}f} MB"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.report.tables import Table
-from convcost.report.units import si
+from convcost.report.units import shape_text, si
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ def zoo_table(rows: list[ZooRow]) -> Table:
     )
     for r in rows:
         table.add(
-            [r.name, r.family, "×".join(map(str, r.default_input)), si(r.params), si(r.madds),
+            [r.name, r.family, shape_text(r.default_input), si(r.params), si(r.madds),
              f"{r.top1:.1f}%" if r.top1 is not None else "—", ", ".join(r.aliases) or "—",
              "; ".join(r.options) or "—", r.source or "—"],
-            [r.name, r.family, "x".join(map(str, r.default_input)), r.params, r.madds,
+            [r.name, r.family, shape_text(r.default_input, "x"), r.params, r.madds,
              "" if r.top1 is None else r.top1, " ".join(r.aliases), "; ".join(r.options),
              r.published_params or "", r.published_madds or "", r.source, r.paper, r.notes],
         )
