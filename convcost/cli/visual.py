@@ -52,14 +52,9 @@ def report(
 ) -> None:
     """Per-layer breakdown report: Markdown + self-contained HTML with plots."""
     from convcost.cli.models import compared_items
-    from convcost.report.breakdown import check_replaceable, write_report
+    from convcost.report.breakdown import check_report_folder, write_report
 
-    if out.exists() and not force:  # fail before analysing anything
-        raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
-    check_replaceable(out)
-    if not out.parent.is_dir():
-        raise InvalidArgumentError(f"--out: folder {out.parent} does not exist; create it "
-                                   "first")
+    check_report_folder(out, force)  # fail before analysing anything
     items = compared_items(models, input, batch, dtype, device)
     files = write_report(items, out, force=force, title=title)
     typer.echo(f"wrote {out}/ ({', '.join(f.name for f in files)})")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import numel
-from convcost.report.tables import Table, to_markdown
+from convcost.report.tables import Table, to_html, to_markdown
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
@@ -306,17 +306,6 @@ code{background:#f4f4f4;padding:0 3px}
 """.strip()
 
 
-def table_html(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = "".join(f"<td{' class=r' if i in table.right_align else ''}>"
-                        f"{html.escape(str(v))}</td>" for i, v in enumerate(row))
-        body.append(f"<tr>{cells}</tr>")
-    notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in table.notes)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
-
-
 def render_html(secs: Sequence[Section], title: str, images: dict[str, bytes]) -> str:
     """The report as one self-contained HTML page (PNG images embedded as base64)."""
     out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -328,7 +317,7 @@ def render_html(secs: Sequence[Section], title: str, images: dict[str, bytes]) -
         out += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in
                 _header_lines(s)]
         out.append("</ul><h3>Cost by layer type</h3>")
-        out.append(table_html(layer_type_table(a)))
+        out.append(to_html(layer_type_table(a)))
         out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in findings(a)) + "</ul>")
         out.append("<h3>Plots</h3>")
         for p in PLOT_NAMES:
@@ -336,7 +325,7 @@ def render_html(secs: Sequence[Section], title: str, images: dict[str, bytes]) -
             out.append(f"<img alt='{html.escape(PLOT_TITLES[p])}' "
                        f"src='data:image/png;base64,{data}'>")
         out.append("<h3>Per-layer table</h3><div class='scroll'>")
-        out.append(table_html(layer_table(a)) + "</div>")
+        out.append(to_html(layer_table(a)) + "</div>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -364,14 +353,8 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
     if not items:
         raise InvalidArgumentError("a report needs at least one model")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InvalidArgumentError(f"--out {out} is a file; give a folder for the report")
-    if out.exists() and not force:
-        raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
-    check_replaceable(out)
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise InvalidArgumentError(f"--out: folder {parent} does not exist; create it first")
+    check_report_folder(out, force)
+    parent = out.parent
     secs = sections(items)
     title = title or "convcost report: " + ", ".join(s.analysis.model for s in secs)
     images = render_images(secs, dpi)
@@ -402,10 +385,16 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
 MARKER = ".convcost-report"
 
 
-def check_replaceable(out: Path) -> None:
-    """Refuse to replace ``out`` unless it is absent or a report folder convcost wrote (its
-    marker file present, nothing but report files beside it): ``--force`` must never delete
-    a user's files."""
+def check_report_folder(out: Path, force: bool) -> None:
+    """``out`` may receive a report: its parent exists, and it is absent, or (with ``force``)
+    a report folder convcost wrote: its marker file present, nothing but report files beside
+    it. ``--force`` must never delete a user's files."""
+    if out.exists() and not out.is_dir():
+        raise InvalidArgumentError(f"--out {out} is a file; give a folder for the report")
+    if out.exists() and not force:
+        raise InvalidArgumentError(f"{out} already exists; pass --force to replace it")
+    if not out.parent.is_dir():
+        raise InvalidArgumentError(f"--out: folder {out.parent} does not exist; create it first")
     if not out.is_dir():
         return
     entries = {e.name for e in out.iterdir()}
@@ -419,7 +408,7 @@ def check_replaceable(out: Path) -> None:
                                    "a new or empty folder for --out")
 
 
-__all__ = ["MARKER", "PLOT_NAMES", "Section", "check_replaceable", "findings", "layer_frame",
+__all__ = ["MARKER", "PLOT_NAMES", "Section", "check_report_folder", "findings", "layer_frame",
            "layer_table", "layer_type", "layer_type_frame", "layer_type_table", "render_html",
-           "render_images", "render_markdown", "sections", "table_html", "weights",
+           "render_images", "render_markdown", "sections", "weights",
            "write_report"]

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from convcost.formulas import COST_FIELDS
-from convcost.report.tables import Table
+from convcost.report.tables import Table, to_html
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
@@ -120,22 +120,12 @@ def _by_module(a: Analysis, depth: int | None) -> Table:
 
 def layers_html(a: Analysis, max_rows: int = 400) -> str:
     """A compact HTML view for Jupyter: header, per-op summary, per-layer table."""
-    def tbl(t: Table, limit: int) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
-        body = []
-        for row in t.rows[:limit]:
-            cells = "".join(
-                f"<td style='text-align:{'right' if i in t.right_align else 'left'}'>"
-                f"{html.escape(str(v))}</td>" for i, v in enumerate(row))
-            body.append(f"<tr>{cells}</tr>")
-        more = (f"<p>… {len(t.rows) - limit} more rows (use .to_frame())</p>"
-                if len(t.rows) > limit else "")
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
-
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in _notes(a))
     return (f"<div><p><b>{html.escape(header(a))}</b></p>{notes}"
-            f"<details><summary>by op</summary>{tbl(_by_op(a), 100)}</details>"
-            f"<details open><summary>by layer</summary>{tbl(_by_layer(a), max_rows)}</details>"
+            f"<details><summary>by op</summary>"
+            f"{to_html(_by_op(a), 100, notes=False)}</details>"
+            f"<details open><summary>by layer</summary>"
+            f"{to_html(_by_layer(a), max_rows, notes=False)}</details>"
             "</div>")
 
 

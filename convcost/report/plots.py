@@ -294,7 +294,7 @@ def accuracy_vs_cost(points: Sequence[CostPoint], x: str = "madds", *,
         hint = (" (attach measurements with convcost.report.points.with_latency)"
                 if x == "latency_ms" else "")
         raise InvalidArgumentError(f"no point has both a top-1 and {x}{hint}")
-    xs = [float(p.value(x) or 0.0) for p in usable]
+    xs = [float(p.value(x) or 0.0) for p in usable]  # never None: filtered above
     ys = [float(p.top1 or 0.0) for p in usable]
     front = pareto_frontier(xs, ys)
 

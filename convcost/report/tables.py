@@ -62,6 +62,25 @@ def to_markdown(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def to_html(table: Table, limit: int | None = None, notes: bool = True) -> str:
+    """An HTML ``<table>`` (numbers right-aligned, class ``r``), then the notes; ``limit``
+    rows at most, with a line saying how many were left out."""
+    import html
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    shown = table.rows if limit is None else table.rows[:limit]
+    right = " class=r style=text-align:right"
+    body = "".join(
+        "<tr>" + "".join(f"<td{right if i in table.right_align else ''}>"
+                         f"{html.escape(str(v))}</td>" for i, v in enumerate(row)) + "</tr>"
+        for row in shown)
+    more = (f"<p>… {len(table.rows) - len(shown)} more rows (use .to_frame())</p>"
+            if len(shown) < len(table.rows) else "")
+    tail = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in table.notes) if notes \
+        else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}{tail}"
+
+
 def to_csv(table: Table) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
