@@ -262,8 +262,7 @@ def calibration_from_timings(
 
 def read_cached(device: str = "cpu", threads: int | None = None) -> Calibration | None:
     """The cached calibration for this machine, or None (absent, unreadable or corrupt)."""
-    with pinned_threads(threads) as used:
-        path = cache_path(device, used)
+    path = cache_path(device, threads or torch.get_num_threads())
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):

@@ -232,6 +232,10 @@ def experiments(widths: str = "cpu", batch: int = 1,
     if unknown:
         raise InvalidArgumentError(f"unknown table(s) {unknown}; choose from {list(TABLES)}")
     hw = HW * HW
+    # each table's first row sets the width its equal-multiply-adds rows are scaled from
+    first: dict[str, tuple[int, ...]] = {}
+    for row in PAPER:
+        first.setdefault(row.table, row.cpu_widths if widths == "cpu" else row.gpu_widths)
     out: list[Experiment] = []
     for row in PAPER:
         if row.table not in tables:
@@ -239,7 +243,7 @@ def experiments(widths: str = "cpu", batch: int = 1,
         ref = row.cpu_widths if widths == "cpu" else row.gpu_widths
         for i, scale in enumerate(SCALES):
             if row.table == "G1":
-                c_ref = (PAPER[0].cpu_widths if widths == "cpu" else PAPER[0].gpu_widths)[0]
+                c_ref = first["G1"][0]  # the 1:1 row's c1
                 a, b = (int(v) for v in row.config.split(":"))
                 per_conv = hw * (scale * c_ref) ** 2
                 pair = channels_for_ratio(HW, HW, per_conv, (a, b))
@@ -249,7 +253,7 @@ def experiments(widths: str = "cpu", batch: int = 1,
                     partial(g1_network, c1, c2), (batch, c1, HW, HW), row))
             elif row.table == "G2":
                 g = int(row.config.removeprefix("g="))
-                c_ref = (PAPER[4].cpu_widths if widths == "cpu" else PAPER[4].gpu_widths)[0]
+                c_ref = first["G2"][0]  # the g=1 row's c
                 c = group_width(scale * c_ref, g)
                 out.append(Experiment(
                     "G2", row.config, i, f"×{scale}", (c, g), BLOCKS * hw * (scale * c_ref) ** 2,
