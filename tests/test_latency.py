@@ -264,7 +264,7 @@ def test_prediction_sums_ops_by_class_and_module() -> None:
     assert pred.ms == pytest.approx(2.0445, rel=1e-12)
     assert pred.by_class()["dense"] == pytest.approx(2.002e-3, rel=1e-12)
     assert pred.by_class()["memory"] == pytest.approx(4.25e-5, rel=1e-12)
-    assert pred.by_module() == pytest.approx({"a": 2.0035e-3, "b": 4.1e-5}, rel=1e-12)
+    assert pred.by_scope() == pytest.approx({"a": 2.0035e-3, "b": 4.1e-5}, rel=1e-12)
 
 
 def test_predict_latency_on_an_analysis() -> None:

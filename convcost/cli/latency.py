@@ -120,7 +120,7 @@ def _extras(model: Any, name: str, shape: tuple[int, ...], device: str, threads:
         pred = predict_latency(a, cal)
         extra["predicted_ms"] = pred.ms
         extra["predicted_error"] = pred.ms / measured_ms - 1 if measured_ms > 0 else None
-        per_scope = pred.by_module()
+        per_scope = pred.by_scope()
     if layers:
         from convcost.latency.profile_layers import join_layers, profile_layers
 

@@ -171,8 +171,9 @@ class LatencyPrediction:
             out[op.op_class] += op.seconds
         return out
 
-    def by_module(self) -> dict[str, float]:
-        """Seconds per module scope (the rows' ``name``), in first-seen order."""
+    def by_scope(self) -> dict[str, float]:
+        """Seconds of the ops run directly in each module scope (the rows' ``name``; not
+        inclusive of child modules, unlike ``Analysis.by_module``), in first-seen order."""
         out: dict[str, float] = {}
         for op in self.ops:
             out[op.row.name] = out.get(op.row.name, 0.0) + op.seconds
