@@ -17,7 +17,13 @@ import convcost
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
 from convcost.report import plots
-from convcost.report.points import CostPoint, pareto_frontier, with_latency, zoo_points
+from convcost.report.points import (
+    CostPoint,
+    pareto_frontier,
+    point_for,
+    with_latency,
+    zoo_points,
+)
 from convcost.zoo import build
 
 runner = CliRunner()
@@ -301,3 +307,16 @@ def test_latency_figures_content() -> None:
     assert ax.get_xlim() == pytest.approx((6.3, 57.4))
     with pytest.raises(convcost.InvalidArgumentError):
         plots.predicted_vs_measured(names, [1.0], series)
+
+
+def test_with_latency_joins_aliases_spellings_and_sizes() -> None:
+    shuffle = point_for("shufflenet_v2")  # alias of shufflenet_v2_x1_0, at its 224
+    half = point_for("mobilenet_v1:width_mult=0.5", 160)
+    xcep = point_for("xception")  # default input 299, not 224
+    timed = with_latency([shuffle, half, xcep], {
+        "shufflenet_v2": 3.0,  # the alias, no size: the model's default size
+        "mobilenet_v1:width_mult=0.50@160": 2.0,  # another spelling of 0.5, at 160
+        "xception": 9.0,  # no size: xception's own 299
+        "mobilenet_v1:width_mult=0.5": 7.0,  # no size = 224: not the 160 point
+    })
+    assert [p.latency_ms for p in timed] == [3.0, 2.0, 9.0]

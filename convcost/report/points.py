@@ -136,14 +136,46 @@ def sweepable_models() -> list[str]:
 
 def with_latency(points: Sequence[CostPoint],
                  latency_ms: Mapping[str, float]) -> list[CostPoint]:
-    """The points with ``latency_ms`` filled from a mapping keyed by spec (or by
-    ``"spec@resolution"`` for a size other than 224); points without a measurement keep None."""
+    """The points with ``latency_ms`` filled from a mapping keyed by zoo spec (aliases and
+    any option spelling: ``shufflenet_v2``, ``mobilenet_v1:width_mult=0.50``), at the model's
+    default input size, or by ``"spec@resolution"``; points without a measurement keep None.
+    Names that are not zoo specs are matched as written (at 224 when no size is given)."""
+    table: dict[tuple[str, int | None], float] = {}
+    for key, ms in latency_ms.items():
+        spec, at, res = key.rpartition("@") if "@" in key else (key, "", "")
+        table[(canonical_spec(spec), int(res) if at and res.isdigit() else None)] = ms
     out = []
     for p in points:
-        ms = latency_ms.get(f"{p.spec}@{p.resolution}", latency_ms.get(p.spec)
-                            if p.resolution == 224 else None)
-        out.append(replace(p, latency_ms=ms) if ms is not None else p)
+        found = table.get((p.spec, p.resolution))
+        if found is None and p.resolution == _default_size(p.model):
+            found = table.get((p.spec, None))
+        out.append(replace(p, latency_ms=found) if found is not None else p)
     return out
+
+
+def _default_size(model: str) -> int:
+    from convcost.errors import ModelSpecError
+    from convcost.zoo import get_entry
+
+    try:
+        return get_entry(model).default_input[-1]
+    except ModelSpecError:
+        return 224
+
+
+def canonical_spec(spec: str) -> str:
+    """A zoo spec in one spelling: the entry's name and its non-default options in order
+    (anything else is returned as written)."""
+    from convcost.errors import ModelSpecError
+    from convcost.zoo import parse_spec
+    from convcost.zoo._spec import format_options
+
+    try:
+        entry, options = parse_spec(spec)
+    except ModelSpecError:
+        return spec  # not a zoo spec: as written
+    text = format_options(entry, options)
+    return f"{entry.name}:{text}" if text else entry.name
 
 
 def pareto_frontier(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
@@ -168,5 +200,14 @@ def pareto_frontier(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
     return front
 
 
-__all__ = ["COST_AXES", "CostPoint", "pareto_frontier", "point_for", "sweep_points",
-           "sweepable_models", "with_latency", "zoo_points"]
+__all__ = [
+    "COST_AXES",
+    "CostPoint",
+    "canonical_spec",
+    "pareto_frontier",
+    "point_for",
+    "sweep_points",
+    "sweepable_models",
+    "with_latency",
+    "zoo_points",
+]
