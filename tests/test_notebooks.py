@@ -38,3 +38,18 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs
                  if "image/png" in o.get("data", {}))
     assert images >= 3, f"{path.name}: expected its figures, got {images}"
+
+
+def test_committed_notebooks_are_what_the_generator_writes() -> None:
+    # notebooks/make_notebooks.py is their source: an edit to one without the other fails here
+    import importlib.util
+
+    gen = Path(__file__).parents[1] / "notebooks" / "make_notebooks.py"
+    spec = importlib.util.spec_from_file_location("make_notebooks", gen)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert set(module.NOTEBOOKS) == {p.name for p in NOTEBOOKS}
+    for path in NOTEBOOKS:
+        written = nbformat.writes(module.build(module.NOTEBOOKS[path.name])) + "\n"
+        assert written == path.read_text(encoding="utf-8"), path.name

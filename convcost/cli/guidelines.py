@@ -72,7 +72,8 @@ def _reproduce(batch: int, threads: int | None, budget: float, rounds: int, widt
         print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
 
     rep = reproduce(widths=widths, batch=batch, tables=chosen, threads=threads,
-                    budget_s=budget, rounds=rounds, progress=progress)
+                    budget_s=budget, rounds=rounds,
+                    progress=progress if sys.stderr.isatty() else None)
     return reproduction_tables(rep), rep.to_dict()
 
 
