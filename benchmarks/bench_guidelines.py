@@ -27,7 +27,7 @@ from convcost.engine.guidelines import audit
 from convcost.latency.calibrate import machine_name
 from convcost.latency.shufflenet_experiments import reproduce
 from convcost.report import tables
-from convcost.report.guidelines import reproduction_tables
+from convcost.report.guidelines import reproduction_tables, verdict_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDITED = ("mobilenet_v2", "shufflenet_v1:groups=8", "shufflenet_v2", "resnet50")
@@ -88,7 +88,8 @@ def audit_section() -> list[str]:
     for spec in AUDITED:
         a = convcost.analyze(spec)
         result = audit(a.rows, modules=a.evaluation.modules)
-        lines += [f"**{spec}**", ""] + [f"- {v}" for v in result.verdicts.values()] + [""]
+        sentences = verdict_sentences(result.verdicts).values()
+        lines += [f"**{spec}**", ""] + [f"- {v}" for v in sentences] + [""]
     return lines
 
 

@@ -15,36 +15,41 @@ from convcost.formulas import COST_FIELDS, Cost, OpCost
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from convcost import plots, studies
     from convcost.api import analyze
     from convcost.oracles import crosscheck
-    from convcost.report import breakdown, plots
-    from convcost.report.analysis import Analysis
-    from convcost.report.summary import Summary, summary
+    from convcost.records import Analysis, Summary
+    from convcost.report import breakdown
+    from convcost.studies import summary
+
+# public name -> the module that defines it; imported on first use, so that
+# ``import convcost`` stays cheap (torch, pandas, matplotlib come with the parts that need them)
+_LAZY = {
+    "analyze": "convcost.api",
+    "crosscheck": "convcost.oracles",  # the function; its package is convcost.oracles
+    "Analysis": "convcost.records",
+    "Summary": "convcost.records",
+    "summary": "convcost.studies.summary",
+}
+_MODULES = {  # public submodules
+    "plots": "convcost.plots",  # figures + the zoo points they are drawn from
+    "breakdown": "convcost.report.breakdown",  # per-layer report data
+    "studies": "convcost.studies",  # the use cases
+}
 
 
 def __getattr__(name: str) -> Any:
-    # torch is imported only when the engine is first used
-    if name == "analyze":
-        from convcost.api import analyze
+    import importlib
 
-        return analyze
-    if name == "crosscheck":  # the function; its package is convcost.oracles (not shadowed)
-        from convcost.oracles import crosscheck
-
-        return crosscheck
-    if name == "Analysis":
-        from convcost.report.analysis import Analysis
-
-        return Analysis
-    if name in ("summary", "Summary"):
-        from convcost.report import summary as _summary
-
-        return getattr(_summary, name)
-    if name in ("plots", "breakdown"):  # figures + zoo points; per-layer report data
-        import importlib
-
-        return importlib.import_module(f"convcost.report.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
     raise AttributeError(f"module 'convcost' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_MODULES})
 
 
 __all__ = [
@@ -62,5 +67,6 @@ __all__ = [
     "breakdown",
     "crosscheck",
     "plots",
+    "studies",
     "summary",
 ]

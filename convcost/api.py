@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -10,9 +10,10 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 from convcost.capture import gc_paused, record
-from convcost.engine import evaluate
+from convcost.engine import REGISTRY, UserCounter, evaluate
 from convcost.errors import InvalidArgumentError
-from convcost.report.analysis import Analysis
+from convcost.records.analysis import Analysis
+from convcost.resolve import Resolved, resolve
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
            "float64": torch.float64}
@@ -69,24 +70,8 @@ def _make_inputs(input_size: Any, inputs: Any, device: str,
     return tuple(torch.randn(tuple(s), generator=gen, dtype=dtype).to(device) for s in sizes)
 
 
-def model_and_input(model: nn.Module | str, input_size: Any, name: str | None,
-                    device: str = "meta") -> tuple[nn.Module, Any, str]:
-    """(module, input size, display name) for a module or a zoo spec: a spec is built on
-    ``meta`` (any other device: the CPU, real random weights) and its input defaults to the
-    zoo model's at batch 1; a module's input size passes through (None stays None)."""
-    if isinstance(model, str):
-        from convcost.zoo import resolve
-
-        module, default = resolve(model, device)
-        return module, (1, *default) if input_size is None else input_size, name or model
-    if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"model must be an nn.Module or a zoo spec, got "
-                                   f"{type(model).__name__}")
-    return model, input_size, name or type(model).__name__
-
-
 def analyze(
-    model: nn.Module | str,
+    model: nn.Module | str | Resolved,
     input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
     inputs: Any = None,
@@ -94,29 +79,39 @@ def analyze(
     dtype: torch.dtype | str = torch.float32,
     device: str = "meta",
     name: str | None = None,
+    counters: Mapping[str, UserCounter | str] | None = None,
 ) -> Analysis:
     """Per-op cost of ``model`` on one forward pass.
 
-    ``model``: an ``nn.Module``, or a zoo spec such as ``"mobilenet_v1:width_mult=0.5"``.
+    ``model``: an ``nn.Module``, or a model spec: a zoo name with options
+    (``"mobilenet_v1:width_mult=0.5"``), ``"path/to/file.py:Class"`` or ``"pkg.mod:factory"``.
     ``input_size``: one shape ``(N, C, H, W)`` or a list of shapes (one per positional input);
-    defaults to the zoo model's input at batch 1. ``inputs``: example tensors instead (a tensor
-    or a tuple of positional inputs, which may be dicts/lists of tensors); ``kwargs``: keyword
-    inputs. ``device="meta"`` (default) computes nothing and copies no weights; use
-    ``device="cpu"`` for a model whose control flow needs real values.
+    defaults to the zoo model's input at batch 1 (user code has no default). ``inputs``:
+    example tensors instead (a tensor or a tuple of positional inputs, which may be dicts/lists
+    of tensors); ``kwargs``: keyword inputs. ``device="meta"`` (default) computes nothing and
+    copies no weights; use ``device="cpu"`` for a model whose control flow needs real values.
+    ``counters``: your own counters for this call only, by op (``{"mylib.scale": fn}``,
+    ``{"aten.relu": fn}`` to replace a built-in one, or a str to make an op free): ``fn``
+    receives the op's :class:`convcost.engine.Node` and returns a
+    :class:`convcost.engine.OpCost` (see :meth:`convcost.engine.Registry.extended`).
 
     The model is left exactly as it was: parameters, buffers, hooks, ``training`` flags.
     """
     if device not in ("meta", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InvalidArgumentError(f"device must be 'meta', 'cpu' or 'cuda', got {device!r}")
     dtype_ = torch_dtype(dtype)
-    model, input_size, name = model_and_input(model, None if inputs is not None else input_size,
-                                              name, device)
+    registry = REGISTRY.extended(counters) if counters else REGISTRY
+    resolved = resolve(model, device, name)
+    if inputs is None and input_size is None and not isinstance(model, nn.Module):
+        input_size = resolved.input_sizes()[0]  # the model's own input at batch 1
+    model, name = resolved.module, resolved.name
     args = _make_inputs(input_size, inputs, device, dtype_)
     kw = {k: _make_inputs(None, v, device, dtype_)[0] if isinstance(v, torch.Tensor) else v
           for k, v in (kwargs or {}).items()}
     with gc_paused():
-        rec = record(model, args, kw, device=device, dtype=dtype_)
-        evaluation = evaluate(rec.nodes, rec.params, rec.modules, counted=rec.counted)
+        rec = record(model, args, kw, device=device, dtype=dtype_, registry=registry)
+        evaluation = evaluate(rec.nodes, rec.params, rec.modules, registry,
+                              counted=rec.counted)
     in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
                       if isinstance(t, torch.Tensor))
     return Analysis(

@@ -69,6 +69,15 @@ class Node:
         return 4
 
 
+def shape_text(shape: object, sep: str = "×") -> str:
+    """``(1, 3, 224, 224) -> '1×3×224×224'`` (``sep="x"`` for CSV and file names).
+
+    >>> shape_text((1, 3, 224, 224)), shape_text([2, 8], "x"), shape_text(())
+    ('1×3×224×224', '2x8', '')
+    """
+    return sep.join(map(str, shape))  # type: ignore[call-overload]
+
+
 def _tensors(items: tuple[Any, ...]) -> Iterator[TensorInfo]:
     for a in items:
         if isinstance(a, TensorInfo):
@@ -77,4 +86,4 @@ def _tensors(items: tuple[Any, ...]) -> Iterator[TensorInfo]:
             yield from _tensors(tuple(a))
 
 
-__all__ = ["Node", "Shape", "TensorInfo"]
+__all__ = ["Node", "Shape", "TensorInfo", "shape_text"]

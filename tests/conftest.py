@@ -11,7 +11,7 @@ import pytest
 
 import convcost.api
 from convcost.formulas import Cost
-from convcost.report.analysis import Analysis
+from convcost.records.analysis import Analysis
 
 
 def assert_invariants(a: Analysis) -> None:

@@ -14,7 +14,7 @@ from torch import nn
 import convcost
 from convcost.errors import CaptureError, ConvcostError, InvalidArgumentError
 from convcost.formulas import COST_FIELDS
-from convcost.report.analysis import Analysis
+from convcost.records.analysis import Analysis
 
 
 def check_invariants(a: Analysis, model: nn.Module) -> None:

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 import convcost
 from convcost.cli import app
-from convcost.report.compare import Compared, compare_table, sort_items
+from convcost.records.compare import Compared
+from convcost.report.compare import compare_table, sort_items
 
 runner = CliRunner()
 

@@ -21,7 +21,6 @@ from convcost.engine.guidelines import (
     GuidelinesAudit,
     audit,
     find_blocks,
-    ratio_text,
     row_times,
 )
 from convcost.formulas.memory_access import (
@@ -29,7 +28,16 @@ from convcost.formulas.memory_access import (
     pointwise_mac,
     pointwise_mac_lower_bound,
 )
-from convcost.report.guidelines import audit_tables
+from convcost.report.guidelines import (
+    audit_payload,
+    audit_tables,
+    g1_sentence,
+    g2_sentence,
+    g3_sentence,
+    g4_sentence,
+    ratio_text,
+    verdict_sentences,
+)
 
 runner = CliRunner()
 
@@ -53,7 +61,7 @@ def test_g1_pointwise_64_to_256_on_56x56() -> None:
     assert r.bound == pytest.approx(pointwise_mac_lower_bound(56, 56, 51_380_224))
     # excess = 1,019,904 / 819,200 - 1 = 0.245
     assert r.excess == pytest.approx(0.245)
-    assert (r.c1, r.c2, r.ratio) == (64, 256, "1:4")
+    assert (r.c1, r.c2) == (64, 256) and ratio_text(r.c1, r.c2) == "1:4"
 
 
 def test_g1_equal_widths_sit_on_the_bound() -> None:
@@ -63,7 +71,10 @@ def test_g1_equal_widths_sit_on_the_bound() -> None:
     # 56·56·256 + 128·128 = 819,200 = 2·3136·128 + 16,384: the AM-GM equality case
     assert r.mac == 819_200
     assert r.excess == pytest.approx(0.0, abs=1e-12)
-    assert result.verdicts["g1"].startswith("G1: 1 of 1 1×1 convs within 5 %")
+    v = result.verdicts.g1
+    assert (v.convs, v.within_tolerance, v.tolerance, v.worst) == (1, 1, 0.05, r)
+    assert v.total_excess == pytest.approx(0.0, abs=1e-12)
+    assert g1_sentence(v).startswith("G1: 1 of 1 1×1 convs within 5 %")
 
 
 def test_g1_batch_reads_weights_once() -> None:
@@ -221,17 +232,102 @@ def test_g4_time_share_from_scope_times() -> None:
          "other": 0.0})
     by_op = {r.op: r.time_share for r in result.g4}
     assert by_op["add"] == pytest.approx(0.25)
-    assert "50 % of measured time" in result.verdicts["g4"]
+    assert result.verdicts.g4.time_share == pytest.approx(0.5)
+    assert "; 50 % of measured time; " in g4_sentence(result.verdicts.g4)
+
+
+# --- verdicts: numbers in the engine, sentences in report/ ----------------------------------------
+
+
+def test_verdicts_of_single_convs_and_their_sentences() -> None:
+    pw = audit(convcost.analyze(nn.Conv2d(64, 256, 1, bias=False), (1, 64, 56, 56)).rows)
+    v1 = pw.verdicts.g1
+    # one conv at +24.5 % (test_g1_pointwise_64_to_256_on_56x56): none within 5 %
+    assert (v1.convs, v1.within_tolerance) == (1, 0) and v1.worst == pw.g1[0]
+    assert v1.total_excess == pytest.approx(0.245)
+    assert g1_sentence(v1) == (
+        "G1: 0 of 1 1×1 convs within 5 % of the minimum memory access for their multiply-adds; "
+        "worst +25 % in (root) (c1:c2 = 1:4); all together +25 %.")
+    gc = audit(convcost.analyze(nn.Conv2d(96, 384, 1, groups=8, bias=False),
+                                (1, 96, 28, 28)).rows)
+    v2 = gc.verdicts.g2
+    # one conv at +224.18 % (test_g2_penalty_of_shufflenet_v1_gconv_by_the_formula): the median
+    assert (v2.convs, v2.pointwise, v2.groups) == (1, 1, (8,))
+    assert v2.median_penalty == pytest.approx(2.2418, abs=1e-4) and v2.worst == gc.g2[0]
+    assert g2_sentence(v2) == (
+        "G2: 1 grouped convs (1 pointwise), g = 8; median memory-access penalty +224 % over "
+        "groups 1 at equal multiply-adds, worst +224 % in (root) (g = 8).")
+
+
+def test_g3_verdict_on_two_equal_blocks() -> None:
+    result = _audit(Net(), (1, 3, 8, 8))
+    v = result.verdicts.g3
+    # both blocks are (5 ops, 4 convs, 2 small, 2 branches): the medians; the tie goes to block1
+    assert (v.blocks, v.median_ops, v.median_convs, v.median_branches) == (2, 5, 4, 2)
+    assert v.most_fragmented == result.g3[0] and v.small_fraction == 0.1
+    assert g3_sentence(v) == (
+        "G3: 2 blocks; median 5 ops, 4 convs, 2 branch(es) per block; most fragmented block1 "
+        "(2 branch(es), 4 convs of which 2 below 10 % of its multiply-adds, 5 ops).")
+
+
+def test_g4_verdict_shares_and_sentences() -> None:
+    v = _audit(ConvBnReluAdd(), (1, 16, 8, 8)).verdicts.g4
+    # test_g4_share_on_conv_bn_relu_add's bytes: elementwise 28,928 of 38,144 = 75.8 %;
+    # largest add 12,288 (32.2 %), batch_norm 8,448 (22.1 %), relu 8,192 (21.5 %)
+    assert v.elementwise_share == pytest.approx(28_928 / 38_144)
+    assert (v.depthwise_share, v.time_share, v.fold_bn) == (0.0, None, False)
+    assert [r.op for r in v.largest] == ["add", "batch_norm", "relu"]
+    assert g4_sentence(v) == ("G4: elementwise ops are 76 % of memory access; largest: add 32 %, "
+                              "batch_norm 22 %, relu 21 %.")
+    folded = _audit(ConvBnReluAdd(), (1, 16, 8, 8), fold_bn=True).verdicts.g4
+    # 20,480 of 29,696 = 69.0 %; add 12,288 (41.4 %), relu 8,192 (27.6 %)
+    assert g4_sentence(folded) == ("G4: elementwise ops are 69 % of memory access (BN folded); "
+                                   "largest: add 41 %, relu 28 %.")
+    dw = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False), nn.ReLU())
+    vd = _audit(dw, (1, 32, 8, 8)).verdicts.g4
+    # depthwise: read 2,048 + 288 weights, write 2,048 = 4,384 el; relu 2·2,048 = 4,096 el;
+    # 4,096 / 8,480 = 48.3 % elementwise, 100 % with the depthwise conv
+    assert vd.depthwise_share == pytest.approx(4_384 / 8_480)
+    assert vd.paper_share == pytest.approx(1.0)
+    assert g4_sentence(vd) == ("G4: elementwise ops are 48 % of memory access, 100 % with "
+                               "depthwise convs as the paper counts them; largest: relu 48 %.")
+
+
+def test_verdicts_of_a_model_without_convs() -> None:
+    result = _audit(nn.Sequential(nn.Flatten(), nn.Linear(48, 8), nn.ReLU()), (1, 3, 4, 4))
+    v = result.verdicts
+    assert (v.g1.convs, v.g1.worst, v.g1.total_excess) == (0, None, None)
+    assert (v.g2.convs, v.g2.groups, v.g2.median_penalty, v.g2.worst) == (0, (), None, None)
+    assert (v.g3.blocks, v.g3.median_ops, v.g3.most_fragmented) == (0, None, None)
+    assert verdict_sentences(v) == {
+        "g1": "G1: no 1×1 convs with groups 1; nothing to check.",
+        "g2": "G2: no grouped convs (depthwise convs excluded); no group-conv penalty.",
+        "g3": "G3: no blocks found; nothing to check.",
+        "g4": g4_sentence(v.g4)}
+
+
+def test_audit_payload_adds_the_text_to_the_engines_numbers() -> None:
+    result = _audit(nn.Conv2d(64, 256, 1, bias=False), (1, 64, 56, 56))
+    numbers = result.to_dict()
+    payload = audit_payload(result)
+    # the engine's payload has no text; report/ adds the sentences and the c1:c2 ratios
+    assert "verdicts" not in numbers and "ratio" not in numbers["g1"]["convs"][0]
+    assert payload["verdicts"] == verdict_sentences(result.verdicts)
+    conv = payload["g1"]["convs"][0]
+    assert list(conv)[:5] == ["name", "index", "c1", "c2", "ratio"] and conv["ratio"] == "1:4"
+    assert payload["g1"]["verdict"]["worst"] == conv
+    assert {k: v for k, v in conv.items() if k != "ratio"} == numbers["g1"]["convs"][0]
+    json.dumps(payload)  # JSON-able as is
 
 
 # --- zoo sanity ---------------------------------------------------------------------------------
 
 
 def _zoo(spec: str) -> GuidelinesAudit:
-    from convcost.zoo import resolve
+    from convcost.resolve import resolve
 
-    model, size = resolve(spec)
-    return _audit(model, (1, *size))
+    r = resolve(spec)
+    return _audit(r.module, r.input_sizes()[0])
 
 
 def test_zoo_shufflenet_v2_is_near_the_g1_minimum() -> None:
@@ -249,7 +345,12 @@ def test_zoo_resnet50_bottleneck_ratios_have_a_large_g1_excess() -> None:
     r = _zoo("resnet50")
     conv3 = next(x for x in r.g1 if x.name == "layer1.0.conv3")
     # 64 → 256 on 56×56: the hand-derived +24.5 % above
-    assert conv3.ratio == "1:4" and conv3.excess == pytest.approx(0.245)
+    assert ratio_text(conv3.c1, conv3.c2) == "1:4" and conv3.excess == pytest.approx(0.245)
+    # layer1.0's shortcut (stride 1 in layer1), conv3 and layer1.1.conv1 are all 64 ↔ 256 on
+    # 56×56, the same MAC and bound: the tie goes to the first row, the shortcut
+    v = r.verdicts.g1
+    assert v.convs == 33 and v.worst is not None
+    assert v.worst.name == "layer1.0.downsample.0" and v.worst.excess == conv3.excess
     # 29 of its 33 stride-1 1×1 convs are 1:4 or 4:1 (up to +24.5 % each, less in the late
     # stages where the weights outweigh the activations): +12.2 % in all, pinned above 10 %
     excess = r.g1_total_excess
@@ -275,7 +376,8 @@ def test_tables_have_the_verdicts() -> None:
     tables = audit_tables(r, top=3)
     # top 3 of each guideline; MobileNet V2 has no grouped conv (depthwise is G4's): G2 empty
     assert [len(t.rows) for t in tables] == [3, 0, 3, 3]
-    assert tables[0].notes[0] == r.verdicts["g1"]
+    sentences = verdict_sentences(r.verdicts)
+    assert [t.notes[0] for t in tables] == [sentences[g] for g in ("g1", "g2", "g3", "g4")]
 
 
 # --- CLI ----------------------------------------------------------------------------------------
@@ -287,8 +389,14 @@ def test_cli_json_shape() -> None:
     data = json.loads(res.stdout)
     assert data["model"] == "shufflenet_v1:groups=8" and data["input"] == [1, 3, 224, 224]
     assert set(data["verdicts"]) == {"g1", "g2", "g3", "g4"}
+    assert data["verdicts"]["g2"].startswith("G2: 31 grouped convs (31 pointwise), g = 8;")
     assert {"convs", "total_excess", "tolerance"} <= set(data["g1"])
+    assert data["g1"]["convs"][0]["ratio"] == ratio_text(data["g1"]["convs"][0]["c1"],
+                                                          data["g1"]["convs"][0]["c2"])
     assert data["g2"]["convs"][0]["groups"] == 8
+    # the verdicts' numbers: 31 grouped convs (see test_zoo_shufflenet_v1_g8_pays_the_g2_penalty)
+    assert data["g2"]["verdict"]["convs"] == 31 and data["g2"]["verdict"]["groups"] == [8]
+    assert data["g2"]["verdict"]["worst"]["name"] == "stage2.1.gconv2"
     assert {"name", "ops", "convs", "small_convs", "branches"} <= set(data["g3"]["blocks"][0])
     assert 0 < data["g4"]["elementwise_share"] < 1
 

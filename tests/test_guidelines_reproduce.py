@@ -39,13 +39,26 @@ def test_paper_figures_match_the_vendored_csv() -> None:
         found.setdefault((table, config, column), []).append(float(r["value"]))
         if table in ("G1", "G2"):  # the x1 widths are in the variant text
             nums = tuple(int(n) for n in re.findall(r"\d+", variant.split("for x1")[0])[-2:])
-            paper = next(p for p in sx.PAPER if (p.table, p.config) == (table, config))
+            paper = next(p for p in sx.PAPER if (p.table, p.config.label) == (table, config))
             widths = paper.gpu_widths if column == "gpu" else paper.cpu_widths
             assert widths == nums[-len(widths):], variant
     assert len(found) == 2 * len(sx.PAPER)
     for p in sx.PAPER:
-        assert found[(p.table, p.config, "gpu")] == list(p.gpu), p
-        assert found[(p.table, p.config, "cpu")] == list(p.cpu), p
+        assert found[(p.table, p.config.label, "gpu")] == list(p.gpu), p
+        assert found[(p.table, p.config.label, "cpu")] == list(p.cpu), p
+
+
+def test_configs_are_typed_and_labelled_as_in_the_paper() -> None:
+    assert [(p.table, p.config.label) for p in sx.PAPER] == [
+        ("G1", "1:1"), ("G1", "1:2"), ("G1", "1:6"), ("G1", "1:12"),
+        ("G2", "g=1"), ("G2", "g=2"), ("G2", "g=4"), ("G2", "g=8"),
+        ("G3", "1-fragment"), ("G3", "2-fragment-series"), ("G3", "4-fragment-series"),
+        ("G3", "2-fragment-parallel"), ("G3", "4-fragment-parallel"),
+        ("G4", "ReLU=yes, shortcut=yes"), ("G4", "ReLU=yes, shortcut=no"),
+        ("G4", "ReLU=no, shortcut=yes"), ("G4", "ReLU=no, shortcut=no")]
+    assert sx.PAPER[3].config == sx.ChannelRatio(c1=1, c2=12)
+    assert sx.PAPER[12].config == sx.Fragments(count=4, parallel=True)
+    assert sx.PAPER[14].config == sx.Elementwise(relu=True, shortcut=False)
 
 
 def _convs(model: nn.Module, size: tuple[int, ...]) -> list[tuple[int, int, int]]:
@@ -63,7 +76,8 @@ def test_g1_networks_fixed_madds_and_exact_ratios(cpu_experiments: list[sx.Exper
     g1 = [e for e in cpu_experiments if e.table == "G1"]
     assert len(g1) == 12
     for e in g1:
-        a, b = (int(v) for v in e.config.split(":"))
+        assert isinstance(e.config, sx.ChannelRatio)
+        a, b = e.config.c1, e.config.c2
         c1, c2 = e.channels
         assert c1 * b == c2 * a  # the ratio is exact
         convs = _convs(sx.build(e), e.input_size)
@@ -76,8 +90,10 @@ def test_g1_networks_fixed_madds_and_exact_ratios(cpu_experiments: list[sx.Exper
     # ×1 at the paper's ARM 1:1 width 32: 20 convs · 3136 · 32 · 32 = 64,225,280
     assert g1[0].target_madds == 64_225_280 and g1[0].channels == (32, 32)
     # the paper floors 1:2 to (22, 44); the closest madds is (23, 46): 1058 vs 968 of 1024
-    assert next(e for e in g1 if e.config == "1:2").channels == (23, 46)
-    assert [e.channels for e in g1 if e.config in ("1:6", "1:12")][::3] == [(13, 78), (9, 108)]
+    assert next(e for e in g1 if e.config == sx.ChannelRatio(1, 2)).channels == (23, 46)
+    assert [e.channels for e in g1
+            if e.config in (sx.ChannelRatio(1, 6), sx.ChannelRatio(1, 12))][::3] == [
+        (13, 78), (9, 108)]
 
 
 def test_g2_networks_fixed_madds(cpu_experiments: list[sx.Experiment]) -> None:
@@ -96,11 +112,12 @@ def test_g2_networks_fixed_madds(cpu_experiments: list[sx.Experiment]) -> None:
 def test_g3_fragments_keep_the_madds(cpu_experiments: list[sx.Experiment]) -> None:
     for e in (e for e in cpu_experiments if e.table == "G3"):
         c, w = e.channels
-        k = int(e.config[0])
+        assert isinstance(e.config, sx.Fragments)
+        k = e.config.count
         convs = _convs(sx.build(e), e.input_size)
         assert len(convs) == 10 * k
         madds = sum(m for *_, m in convs)
-        if "parallel" in e.config:  # k convs c → c/k: exactly hw·c² per block
+        if e.config.parallel:  # k convs c → c/k: exactly hw·c² per block
             assert convs[0][:2] == (c, c // k) and madds == e.target_madds
         else:  # k convs w → w, w = round(c/sqrt(k)): k·w² within rounding of c²
             assert convs[0][:2] == (w, w) and madds == 10 * k * HW * w * w
@@ -147,10 +164,11 @@ def test_reproduce_keeps_each_networks_best_round_and_normalises() -> None:
                        progress=lambda done, total, label: seen.append(done))
     assert seen == list(range(2 * n))
     (t,) = rep.tables
-    assert t.get("g=1", 0).measurement.median_ms == 5.0  # best of 5 and 10
-    assert t.get("g=8", 0).measurement.median_ms == 10.0  # best of 10 and 40
-    assert t.get("g=1", 0).speed == pytest.approx(200.0)  # 1 image / 5 ms
-    here, gpu, cpu = t.normalized("g=8", 0)
+    g1, g8 = sx.Groups(1), sx.Groups(8)
+    assert t.get(g1, 0).measurement.median_ms == 5.0  # best of 5 and 10
+    assert t.get(g8, 0).measurement.median_ms == 10.0  # best of 10 and 40
+    assert t.get(g1, 0).speed == pytest.approx(200.0)  # 1 image / 5 ms
+    here, gpu, cpu = t.normalized(g8, 0)
     assert here == pytest.approx(0.5)
     assert gpu == pytest.approx(634 / 2451) and cpu == pytest.approx(27.8 / 40.0)
     trend = t.trend()
@@ -161,6 +179,17 @@ def test_reproduce_keeps_each_networks_best_round_and_normalises() -> None:
     tables = reproduction_tables(rep)
     assert tables[0].rows[0][:2] == ["g=1", "64/1, 128/1, 256/1"]
     assert tables[0].notes[0] == trend
+
+
+def test_trend_names_the_most_frequent_winner_ties_to_the_earlier_row() -> None:
+    # G2 in the paper's order, ×1/×2/×4 each: g=8 fastest at ×1, g=4 at ×2, g=2 at ×4
+    medians = iter([10.0, 10.0, 10.0,  # g=1
+                    10.0, 10.0, 5.0,  # g=2
+                    10.0, 5.0, 10.0,  # g=4
+                    5.0, 10.0, 10.0])  # g=8
+    (t,) = sx.reproduce(tables=("G2",), rounds=1, measure_fn=_fake(medians)).tables
+    # three winners once each: the earliest row of the three, g=2, is named
+    assert "Fastest here: g=1 at 0 of 3 sizes (g=2 at 1);" in t.trend()
 
 
 def test_reproduce_rejects_bad_arguments() -> None:

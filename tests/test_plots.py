@@ -16,14 +16,9 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
-from convcost.report import plots
-from convcost.report.points import (
-    CostPoint,
-    pareto_frontier,
-    point_for,
-    with_latency,
-    zoo_points,
-)
+from convcost import plots
+from convcost.records.points import CostPoint, pareto_frontier
+from convcost.studies.points import point_for, with_latency, zoo_points
 from convcost.zoo import build
 
 runner = CliRunner()

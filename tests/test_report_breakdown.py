@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
+from convcost.records.compare import Compared
 from convcost.report import breakdown
-from convcost.report.compare import Compared
 from convcost.zoo import build
 
 runner = CliRunner()

@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
-from convcost.report.summary import summary, summary_table
+from convcost.report.summary import summary_table
+from convcost.studies.summary import summary
 from convcost.zoo import build, list_entries
 
 HERE = Path(__file__).parent

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from convcost.engine import REGISTRY, Counted
+from convcost.engine import REGISTRY, Counted, Registration, Registry
 from convcost.errors import CaptureError, ConvcostError
 from convcost.graph import Node, TensorInfo
 
@@ -83,9 +83,10 @@ class _Recorder(TorchDispatchMode):
         # compiles inside the mode, so it does not need that guard.
         return False
 
-    def __init__(self, param_ids: dict[int, tuple[str, int]]) -> None:
+    def __init__(self, param_ids: dict[int, tuple[str, int]], registry: Registry) -> None:
         super().__init__()
         self.param_ids = param_ids
+        self.registry = registry
         self.nodes: list[Node] = []
         self.stack: list[_Frame] = []
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
@@ -115,9 +116,10 @@ class _Recorder(TorchDispatchMode):
                     node_kwargs: dict[str, Any]) -> Any:
         """The op's output made from the counter's shape, without running a kernel.
 
-        Only for meta tensors of one floating dtype and ops in :data:`_SYNTHESIZED`: their
-        Python meta kernels cost ~1 s of imports on first use. Returns None to fall back to the
-        real kernel, which then also raises torch's own error for inconsistent shapes.
+        Only for meta tensors of one floating dtype and ops in :data:`_SYNTHESIZED` counted by a
+        built-in counter (a user's counter may not know the output shape): their Python meta
+        kernels cost ~1 s of imports on first use. Returns None to fall back to the real
+        kernel, which then also raises torch's own error for inconsistent shapes.
         """
         kind = _SYNTHESIZED.get(op)
         tensors = _tensors((args, kwargs))
@@ -128,8 +130,8 @@ class _Recorder(TorchDispatchMode):
             t.device.type != "meta" or t.dtype != dtype for t in tensors
         ):
             return None
-        counter = REGISTRY.lookup(op)
-        if counter is None or isinstance(counter, str):
+        counter = self.registry.lookup(op)
+        if not isinstance(counter, Registration) or not counter.builtin:
             return None
         node = Node(0, op, "", "", 1, node_args, node_kwargs)
         try:
@@ -160,7 +162,7 @@ class _Recorder(TorchDispatchMode):
         outs = _tensors(out)
         first = args[0] if args else None
         if (isinstance(first, torch.Tensor) and id(first) in self.param_ids
-                and isinstance(REGISTRY.lookup(op), str)):
+                and isinstance(self.registry.lookup(op), str)):
             for o in outs:  # a view of a parameter is that parameter (nn.Linear's weight.t())
                 self.param_ids[id(o)] = self.param_ids[id(first)]
                 self.keep.append(o)
@@ -313,10 +315,12 @@ def _needs_swap(tensors: list[torch.Tensor], device: str, dtype: torch.dtype) ->
 
 
 def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
-           device: str = "meta", dtype: torch.dtype = torch.float32) -> Recording:
+           device: str = "meta", dtype: torch.dtype = torch.float32,
+           registry: Registry = REGISTRY) -> Recording:
     """Run ``model(*args, **kwargs)`` once under the recorder and return what ran.
 
-    ``args``/``kwargs`` must already be on ``device``. The model is left exactly as it was.
+    ``args``/``kwargs`` must already be on ``device``. ``registry`` is the one the evaluation
+    will use (``Recording.counted`` holds its answers). The model is left exactly as it was.
     """
     all_params = list(model.named_parameters(remove_duplicate=False))
     buffers = list(model.named_buffers(remove_duplicate=False))
@@ -340,7 +344,7 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
             swap[name] = made[id(t)]
     else:
         param_ids = {id(p): (name, p.numel()) for name, p in unique.items()}
-    rec = _Recorder(param_ids)
+    rec = _Recorder(param_ids, registry)
     modules: dict[str, str] = {}
     with ExitStack() as stack:
         stack.enter_context(_eval_mode(model))

@@ -12,19 +12,11 @@ from __future__ import annotations
 
 import importlib
 
-from convcost.cli._app import (
-    Format,
-    analyze_spec,
-    app,
-    emit,
-    main,
-    resolve_model,
-    write_text,
-)
+from convcost.cli._app import Format, app, emit, main, write_text
 
 # one module per command family; each registers its commands on ``app`` when imported
 COMMAND_MODULES = ("models", "summary", "check", "guidelines", "visual", "latency")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"convcost.cli.{_name}")
 
-__all__ = ["Format", "analyze_spec", "app", "emit", "main", "resolve_model", "write_text"]
+__all__ = ["Format", "app", "emit", "main", "write_text"]

@@ -26,7 +26,7 @@ from convcost.errors import ConvcostError
 try:  # typer >= 0.2x vendors click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer uses the click package
-    from click.exceptions import ClickException  # type: ignore[no-redef]
+    from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
 
 
 def _fail(message: str, code: int) -> int:
@@ -183,6 +183,22 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
                 write_text(console.export_text(), out)
 
 
+def check_image_path(path: Path) -> Path:
+    """A PNG or SVG path in an existing folder, else a one-line error (before any work)."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ConvcostError(f"{path}: give a .png or .svg file name")
+    checked_out(path)
+    return path
+
+
+def save_atomic(fig: Any, path: Path) -> None:
+    """Save a figure atomically (a temporary file beside it, renamed into place)."""
+    from convcost.report.plots import save_figure
+
+    with atomic_path(path) as tmp:
+        save_figure(fig, tmp)
+
+
 InputOpt = Annotated[
     list[str] | None,
     typer.Option("--input", "-i", help="Input size: 224, 3x224x224 or HxW (repeat for "
@@ -198,45 +214,21 @@ DeviceOpt = Annotated[str, typer.Option(
     help="meta (default: nothing computed) or cpu (runs the model for real).")]
 
 
-def resolve_model(spec: str, device: str) -> tuple[Any, str, tuple[int, ...] | None]:
-    """(model, display name, default input without batch) for a MODEL spec."""
-    from convcost.specs import is_user_code, load_user_model
-
-    if is_user_code(spec):
-        model, name = load_user_model(spec)
-        return model, name, None
-    from convcost.zoo import resolve
-
-    model, default = resolve(spec, device)
-    return model, spec, default
-
-
-def resolve_with_input(spec: str, inputs: list[str] | None, batch: int,
-                       device: str) -> tuple[Any, str, list[tuple[int, ...]]]:
-    """(model, display name, input sizes with batch) for MODEL, ``--input`` and ``--batch``."""
-    from convcost.errors import InvalidArgumentError
+def parse_inputs(inputs: list[str] | None) -> list[tuple[int, ...]] | None:
+    """``--input`` texts as one sample's shape each (no batch); None when none were given."""
     from convcost.specs import parse_input
 
-    if batch <= 0:
-        raise InvalidArgumentError(f"--batch must be a positive integer, got {batch}")
-    model, name, default = resolve_model(spec, device)
-    if inputs:
-        sizes = [(batch, *parse_input(s)) for s in inputs]
-    elif default is not None:
-        sizes = [(batch, *default)]
-    else:
-        raise InvalidArgumentError(f"{spec} is user code: give its input size with --input "
-                                   "(e.g. --input 224 or --input 3x224x224)")
-    return model, name, sizes
+    return [parse_input(s) for s in inputs] if inputs else None
 
 
-def analyze_spec(spec: str, inputs: list[str] | None, batch: int, dtype: str,
-                 device: str) -> Any:
-    """Resolve MODEL and --input, then run :func:`convcost.analyze`."""
-    from convcost.api import analyze
+def model_and_sizes(spec: str, inputs: list[str] | None, batch: int,
+                    device: str) -> tuple[Any, list[tuple[int, ...]]]:
+    """MODEL resolved once (:func:`convcost.resolve.resolve`) and its input shapes with the
+    batch, from ``--input`` or the model's own."""
+    from convcost.resolve import resolve
 
-    model, name, sizes = resolve_with_input(spec, inputs, batch, device)
-    return analyze(model, sizes, dtype=dtype, device=device, name=name)
+    model = resolve(spec, device)
+    return model, model.input_sizes(inputs, batch)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,66 +15,8 @@ from convcost.cli._app import (
     OutOpt,
     app,
     emit,
-    resolve_with_input,
+    model_and_sizes,
 )
-
-
-def _audit(model: str, inputs: list[str] | None, batch: int, dtype: str, top: int,
-           fold_bn: bool, block_depth: int | None, small: float, bench: bool,
-           threads: int | None) -> tuple[list[Any], Any]:
-    from convcost.api import analyze
-    from convcost.engine.guidelines import audit, row_times
-    from convcost.errors import InvalidArgumentError
-    from convcost.formulas import itemsize_of
-    from convcost.report.guidelines import audit_tables
-
-    module, name, sizes = resolve_with_input(model, inputs, batch, "cpu" if bench else "meta")
-    a = analyze(module, sizes, dtype=dtype, name=name)
-    times = None
-    if bench:
-        if len(sizes) != 1:
-            raise InvalidArgumentError("--bench times a model with one input; give one --input")
-        if a.dtype != "float32":
-            raise InvalidArgumentError("--bench measures float32 only; drop --dtype")
-        from convcost.latency.profile_layers import profile_layers
-
-        measured = profile_layers(module, sizes[0], threads=threads)
-        times = row_times(a.rows, {t.name: t.self_ms / 1000.0 for t in measured})
-    result = audit(a.rows, itemsize=itemsize_of(a.dtype), modules=a.evaluation.modules,
-                   small_fraction=small,
-                   block_depth=block_depth, fold_bn=fold_bn, times_s=times)
-    payload = {"model": a.model, "input": list(a.input), "dtype": a.dtype,
-               "bench": None if times is None else {"threads": _threads(threads),
-                                                   "device": "cpu",
-                                                   "seconds": sum(times.values())},
-               **result.to_dict()}
-    return audit_tables(result, top, a.model), payload
-
-
-def _threads(threads: int | None) -> int:
-    """The thread count a timed run used: the one asked for, else torch's setting."""
-    import torch
-
-    return threads if threads is not None else torch.get_num_threads()
-
-
-def _reproduce(batch: int, threads: int | None, budget: float, rounds: int, widths: str,
-               tables: list[str] | None) -> tuple[list[Any], Any]:
-    from convcost.errors import InvalidArgumentError
-    from convcost.latency.shufflenet_experiments import TABLES, reproduce
-    from convcost.report.guidelines import reproduction_tables
-
-    if budget <= 0:
-        raise InvalidArgumentError(f"--budget must be > 0 seconds, got {budget}")
-    chosen = [t.upper() for t in tables] if tables else list(TABLES)
-
-    def progress(done: int, total: int, label: str) -> None:
-        print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
-
-    rep = reproduce(widths=widths, batch=batch, tables=chosen, threads=threads,
-                    budget_s=budget, rounds=rounds,
-                    progress=progress if sys.stderr.isatty() else None)
-    return reproduction_tables(rep), rep.to_dict()
 
 
 @app.command()
@@ -123,12 +65,25 @@ def guidelines(
     if reproduce:
         if model is not None:
             raise InvalidArgumentError("--reproduce takes no MODEL; run it without one")
-        tables, payload = _reproduce(batch, 1 if threads is None else threads, budget,
-                                     rounds, widths, table)
+        from convcost.report.guidelines import reproduction_tables
+        from convcost.studies.guidelines import reproduce as run
+
+        def progress(done: int, total: int, label: str) -> None:
+            print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
+
+        rep = run(widths=widths, batch=batch, tables=table,
+                  threads=1 if threads is None else threads, budget_s=budget, rounds=rounds,
+                  progress=progress if sys.stderr.isatty() else None)
+        tables, payload = reproduction_tables(rep), rep.to_dict()
     else:
         if model is None:
             raise InvalidArgumentError("give a MODEL to audit (e.g. convcost guidelines "
                                        "resnet50), or --reproduce")
-        tables, payload = _audit(model, input, batch, dtype, top, fold_bn, block_depth, small,
-                                 bench, threads)
+        from convcost.report.guidelines import audit_payload, audit_tables
+        from convcost.studies.guidelines import audit
+
+        resolved, sizes = model_and_sizes(model, input, batch, "cpu" if bench else "meta")
+        result = audit(resolved, sizes, dtype=dtype, fold_bn=fold_bn, block_depth=block_depth,
+                       small_fraction=small, bench=bench, threads=threads)
+        tables, payload = audit_tables(result.audit, top, result.model), audit_payload(result)
     emit(tables, payload, fmt, out)

@@ -16,7 +16,7 @@ from convcost.cli._app import (
     OutOpt,
     app,
     emit,
-    resolve_with_input,
+    parse_inputs,
 )
 
 DeviceChoice = Annotated[str, typer.Option("--device", help="cpu (default) or cuda.")]
@@ -56,77 +56,31 @@ def bench(
     out: OutOpt = None,
 ) -> None:
     """Measured latency: median, IQR and throughput of each model's forward pass."""
-    from convcost.errors import InvalidArgumentError
-    from convcost.latency.measure import check_device, measure_model
-    from convcost.report.units import shape_text
+    from convcost.studies.bench import bench as bench_models
 
-    check_device(device)
-    batches = batch or [1]
-    if any(b < 1 for b in batches):
-        raise InvalidArgumentError(f"--batch must be positive integers, got {batches}")
-    if runs < 5:
-        raise InvalidArgumentError(f"--runs must be at least 5, got {runs}")
-    if budget < 0:
-        raise InvalidArgumentError(f"--budget must be >= 0 seconds, got {budget}")
-    cal = None
-    if predict:
-        from convcost.latency.calibrate import calibrate
+    bar = _progress(sys.stderr.isatty())
+    tasks: dict[str, Any] = {}
 
-        cal = calibrate(device, threads)
-    records: list[dict[str, Any]] = []
-    progress = _progress(sys.stderr.isatty())
-    if progress is not None:
-        progress.start()
+    def progress(label: str, done: int, total: int) -> None:
+        if bar is None:
+            return
+        if label not in tasks:
+            for old in tasks.values():  # the previous measurement has ended
+                bar.remove_task(old)
+            tasks.clear()
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done)
+
+    if bar is not None:
+        bar.start()
     try:
-        for spec in models:
-            model, name, sizes = resolve_with_input(spec, input, 1, "cpu")
-            for size in sizes:
-                for b in batches:
-                    shape = (b, *size[1:])
-                    label = f"{name} {shape_text(shape)}"
-                    task = None if progress is None else progress.add_task(label, total=runs)
-
-                    def tick(n: int, task: Any = task) -> None:
-                        if progress is not None:
-                            progress.update(task, completed=n)
-
-                    m = measure_model(model, shape, device=device, threads=threads,
-                                      warmup=warmup, min_runs=5, max_runs=runs,
-                                      budget_s=budget, progress=tick)
-                    if progress is not None:
-                        progress.remove_task(task)
-                    rec: dict[str, Any] = {"model": name, "input": list(shape)}
-                    rec.update(m.to_dict(times=False))
-                    if cal is not None or layers:
-                        rec.update(_extras(model, name, shape, device, threads, cal, layers,
-                                           m.median_ms))
-                    records.append(rec)
+        records = bench_models(models, parse_inputs(input), batches=batch or [1], device=device,
+                               threads=threads, budget_s=budget, runs=runs, warmup=warmup,
+                               layers=layers, predict=predict, progress=progress)
     finally:
-        if progress is not None:
-            progress.stop()
+        if bar is not None:
+            bar.stop()
     _render(records, predict, layers, fmt, out)
-
-
-def _extras(model: Any, name: str, shape: tuple[int, ...], device: str, threads: int | None,
-            cal: Any, layers: bool, measured_ms: float) -> dict[str, Any]:
-    from convcost.api import analyze
-
-    a = analyze(model, shape, name=name)
-    extra: dict[str, Any] = {"madds": a.totals.madds, "mem_bytes": a.totals.mem_bytes}
-    per_scope = None
-    if cal is not None:
-        from convcost.latency.roofline import predict_latency
-
-        pred = predict_latency(a, cal)
-        extra["predicted_ms"] = pred.ms
-        extra["predicted_error"] = pred.ms / measured_ms - 1 if measured_ms > 0 else None
-        per_scope = pred.by_scope()
-    if layers:
-        from convcost.latency.profile_layers import join_layers, profile_layers
-
-        times = profile_layers(model, shape, device=device, threads=threads)
-        extra["layers"] = [r.to_dict() for r in join_layers(a.rows, times, per_scope)]
-    return extra
 
 
 def _render(records: list[dict[str, Any]], predict: bool, layers: bool, fmt: Format,

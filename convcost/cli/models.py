@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,10 +18,12 @@ from convcost.cli._app import (
     ModelArg,
     ModelsArg,
     OutOpt,
-    analyze_spec,
     app,
+    check_image_path,
     emit,
-    resolve_with_input,
+    model_and_sizes,
+    parse_inputs,
+    save_atomic,
 )
 
 
@@ -75,50 +77,12 @@ def layers(
     out: OutOpt = None,
 ) -> None:
     """Every layer's params, multiply-adds, FLOPs and memory access, from the formulas."""
+    from convcost.api import analyze
     from convcost.report.layers import layers_table
 
-    result = analyze_spec(model, input, batch, dtype, device)
+    resolved, sizes = model_and_sizes(model, input, batch, device)
+    result = analyze(resolved, sizes, dtype=dtype, device=device)
     emit(layers_table(result, by.value, depth), result.to_dict(), fmt, out)
-
-
-def _published_top1(spec: str, resolution: int) -> tuple[float | None, str | None]:
-    """Published top-1 for a zoo spec at this resolution, when the zoo's table has it."""
-    from convcost.specs import is_user_code
-
-    if is_user_code(spec):
-        return None, None
-    from convcost.zoo import parse_spec
-    from convcost.zoo.published import lookup_top1
-
-    entry, options = parse_spec(spec)
-    found = lookup_top1(entry.name, options, resolution)
-    return (found.top1, found.source) if found else (None, None)
-
-
-def compared_items(models: list[str], inputs: list[str] | None, batch: int, dtype: str,
-                   device: str, bench: dict[str, Any] | None = None) -> list[Any]:
-    """One :class:`~convcost.report.compare.Compared` per model and input, with its published
-    top-1 when the zoo has it (``compare`` and ``report``); ``bench`` (keyword arguments of
-    :func:`convcost.latency.measure.measure_model`) also times each one for real."""
-    from convcost.api import analyze, torch_dtype
-    from convcost.report.compare import Compared
-
-    items = []
-    for spec in models:
-        for size in (inputs or [None]):  # type: ignore[list-item]
-            # timing needs real weights: build on the CPU once, analyse that same module
-            model, name, sizes = resolve_with_input(spec, None if size is None else [size],
-                                                    batch, device if bench is None else "cpu")
-            a = analyze(model, sizes, dtype=dtype, device=device, name=name)
-            top1, source = _published_top1(spec, a.input[-1])
-            latency = None
-            if bench is not None:
-                from convcost.latency.measure import measure_model
-
-                m = measure_model(model, a.input, dtype=torch_dtype(dtype), **bench)
-                latency = m.to_dict(times=False)
-            items.append(Compared(a, top1, source, latency))
-    return items
 
 
 SORT_KEYS = ("params", "madds", "flops", "mem_bytes", "top1", "latency_ms")
@@ -160,16 +124,16 @@ def compare(
     if threads is not None and threads < 1:
         raise InvalidArgumentError(f"--threads must be >= 1, got {threads}")
     if plot is not None:
-        from convcost.cli.visual import check_image_path
-
         check_image_path(plot)  # before any work
+    from convcost.studies.compare import compare as compare_models
+
     timing = {"threads": threads, "budget_s": budget} if bench else None
-    items = compared_items(models, input, batch, dtype, device, timing)
+    items = compare_models(models, parse_inputs(input), batch=batch, dtype=dtype,
+                           device=device, bench=timing)
     table = compare_table(items, sort)
     payload = {"models": [c.record() for c in items]}
     emit(table, payload, fmt, out)
     if plot is not None:
-        from convcost.cli.visual import save_atomic
         from convcost.report.plots import compare_bars
 
         ordered = sort_items(items, sort)
@@ -186,27 +150,8 @@ def zoo(
     out: OutOpt = None,
 ) -> None:
     """Every zoo model: options, params and mult-adds (computed), published top-1, source."""
-    from convcost.api import analyze
-    from convcost.report.zoo import ZooRow, zoo_table
-    from convcost.zoo import build, list_entries
-    from convcost.zoo.published import lookup_top1
+    from convcost.report.zoo import zoo_table
+    from convcost.studies.zoo import zoo_rows
 
-    rows = []
-    for entry in list_entries():
-        if family and family.lower() not in f"{entry.family} {entry.name}".lower():
-            continue
-        shape = (1, *entry.default_input)
-        a = analyze(build(entry), shape, name=entry.name)
-        pub = lookup_top1(entry.name, {}, entry.default_input[-1])
-        rows.append(ZooRow(
-            name=entry.name, family=entry.family, aliases=entry.aliases,
-            options=tuple(o.describe() for o in entry.options if o.name != "num_classes"),
-            default_input=shape,
-            params=a.totals.params, madds=a.totals.madds, top1=pub.top1 if pub else None,
-            published_params=pub.params if pub else None,
-            published_madds=pub.madds if pub else None, source=pub.source if pub else "",
-            paper=entry.paper, notes=entry.notes,
-        ))
+    rows = zoo_rows(family)
     emit(zoo_table(rows), {"models": [r.record() for r in rows]}, fmt, out)
-
-

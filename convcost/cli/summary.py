@@ -18,7 +18,7 @@ from convcost.cli._app import (
     OutOpt,
     app,
     emit,
-    resolve_with_input,
+    model_and_sizes,
     write_text,
 )
 
@@ -46,20 +46,18 @@ def summary(
     out: OutOpt = None,
 ) -> None:
     """Layer table (output shape, params, depth tree) and totals, like torchinfo/torchsummary."""
-    from convcost.api import analyze
     from convcost.errors import InvalidArgumentError
-    from convcost.report.summary import build_summary, summary_table
+    from convcost.report.summary import render, summary_table
+    from convcost.studies.summary import summary as summarize
 
     if col is not None and style is Style.torchsummary:
         raise InvalidArgumentError("--col picks torchinfo's columns; torchsummary's layout has "
                                    "fixed ones (drop --col or use --style torchinfo)")
     columns = None if col is None else [c.strip() for c in col.split(",") if c.strip()]
-    # the summary reads the model itself (requires_grad, kernel sizes), so the model is
-    # resolved here once and that same object analysed (analyze_spec would build another)
-    built, name, sizes = resolve_with_input(model, input, batch, device)
-    result = analyze(built, sizes, dtype=dtype, device=device, name=name)
-    s = build_summary(result, built, depth=depth, style=style.value, columns=columns)
+    resolved, sizes = model_and_sizes(model, input, batch, device)
+    s = summarize(resolved, sizes, depth=depth, style=style.value, columns=columns,
+                  dtype=dtype, device=device)
     if fmt is Format.table:
-        write_text(str(s), out)
+        write_text(render(s), out)
     else:
         emit(summary_table(s), s.to_dict(), fmt, out)

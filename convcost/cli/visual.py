@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,26 +16,11 @@ from convcost.cli._app import (
     InputOpt,
     ModelsArg,
     app,
-    atomic_path,
-    checked_out,
+    check_image_path,
+    parse_inputs,
+    save_atomic,
 )
 from convcost.errors import InvalidArgumentError
-
-
-def check_image_path(path: Path) -> Path:
-    """A PNG or SVG path in an existing folder, else a one-line error (before any work)."""
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise InvalidArgumentError(f"{path}: give a .png or .svg file name")
-    checked_out(path)
-    return path
-
-
-def save_atomic(fig: Any, path: Path) -> None:
-    """Save a figure atomically (a temporary file beside it, renamed into place)."""
-    from convcost.report.plots import save_figure
-
-    with atomic_path(path) as tmp:
-        save_figure(fig, tmp)
 
 
 @app.command()
@@ -51,11 +36,11 @@ def report(
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
 ) -> None:
     """Per-layer breakdown report: Markdown + self-contained HTML with plots."""
-    from convcost.cli.models import compared_items
     from convcost.report.breakdown import check_report_folder, write_report
+    from convcost.studies.compare import compare
 
     check_report_folder(out, force)  # fail before analysing anything
-    items = compared_items(models, input, batch, dtype, device)
+    items = compare(models, parse_inputs(input), batch=batch, dtype=dtype, device=device)
     files = write_report(items, out, force=force, title=title)
     typer.echo(f"wrote {out}/ ({', '.join(f.name for f in files)})")
 
@@ -128,16 +113,17 @@ def plot(
 ) -> None:
     """Figures: accuracy vs cost with the Pareto frontier, width/resolution sweeps, the
     depthwise-separable ratio surface."""
-    from convcost.report import plots, points
+    from convcost import studies
+    from convcost.report import plots
 
     check_image_path(out)
     if kind is PlotKind.accuracy:
         if x is Axis.latency_ms and latency is None:
             raise InvalidArgumentError("--x latency_ms needs --latency FILE.json with the "
                                        "measured latency of the models")
-        pts = points.zoo_points(model or None)
+        pts = studies.zoo_points(model or None)
         if latency is not None:
-            pts = points.with_latency(pts, _read_latency(latency))
+            pts = studies.with_latency(pts, _read_latency(latency))
         fig, front = plots.accuracy_vs_cost(pts, x.value, labels=labels)
         save_atomic(fig, out)
         typer.echo(f"wrote {out}; Pareto frontier ({x.value}): "
@@ -145,7 +131,8 @@ def plot(
     elif kind is PlotKind.sweep:
         if model and len(model) > 1:
             raise InvalidArgumentError("sweep takes one --model")
-        save_atomic(plots.width_resolution_sweep(model[0] if model else "mobilenet_v1"), out)
+        pts = studies.sweep_points(model[0] if model else "mobilenet_v1")
+        save_atomic(plots.width_resolution_sweep(pts), out)
         typer.echo(f"wrote {out}")
     else:
         save_atomic(plots.separable_ratio_surface(size=size), out)

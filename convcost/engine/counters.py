@@ -2,7 +2,9 @@
 
 Each counter reads the node's argument shapes and attributes and calls the formula of its op
 family, so the rule for an op lives in one place (the formula's docstring). The label is what
-users see in the ``op`` column.
+users see in the ``op`` column; each registration declares every label its counter returns and
+their family (:class:`~convcost.engine.registry.Family`), and :data:`REGISTRY`, the default
+registry, is built from these registrations once, at the end of this module.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import math
 from typing import Any
 
 from convcost import formulas as f
-from convcost.engine.registry import REGISTRY, Counted
+from convcost.engine.registry import Counted, Family, RegistryBuilder
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import OpCost
 from convcost.formulas.pool import PoolKind
 from convcost.graph import Node, TensorInfo
 
-register = REGISTRY.register
+_TABLE = RegistryBuilder()
+register = _TABLE.register
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -27,7 +30,13 @@ def _shape(x: Any) -> tuple[int, ...]:
 # --- convolution --------------------------------------------------------------------------------
 
 
-@register("aten.convolution", "aten._convolution")
+_DIMS = (1, 2, 3)
+CONV_TRANSPOSE_LABELS = frozenset(f"conv_transpose{d}d" for d in _DIMS)
+"""Labels of transposed convolutions (the rest of :attr:`Family.CONV` is ``conv1d``..``3d``)."""
+
+
+@register("aten.convolution", "aten._convolution", family=Family.CONV,
+          labels=(*(f"conv{d}d" for d in _DIMS), *sorted(CONV_TRANSPOSE_LABELS)))
 def _conv(node: Node) -> Counted:
     x, w, bias = node.args[0], node.args[1], node.arg(2, "bias")
     stride, padding, dilation = node.args[3], node.args[4], node.args[5]
@@ -63,7 +72,8 @@ def _is_weight(t: Any) -> bool:
     return isinstance(t, TensorInfo) and t.param is not None
 
 
-@register("aten.addmm", "aten.baddbmm")
+@register("aten.addmm", "aten.baddbmm", family=Family.LINEAR,
+          labels=("linear", "addmm", "matmul"))
 def _matmul_add(node: Node) -> Counted:
     """``base + a @ b``: the product, one add per output element, ``base`` read once."""
     base, a, b = node.args[0], node.args[1], node.args[2]
@@ -79,7 +89,8 @@ def _matmul_add(node: Node) -> Counted:
     return Counted("addmm" if node.op == "aten.addmm" else "matmul", cost)
 
 
-@register("aten.mm", "aten.bmm", "aten.matmul", "aten.mv", "aten.dot")
+@register("aten.mm", "aten.bmm", "aten.matmul", "aten.mv", "aten.dot", family=Family.LINEAR,
+          labels=("linear", "matmul"))
 def _mm(node: Node) -> Counted:
     a, b = node.args[0], node.args[1]
     label = "linear" if _is_weight(b) or _is_weight(a) else "matmul"
@@ -91,6 +102,7 @@ def _mm(node: Node) -> Counted:
     "aten._scaled_dot_product_flash_attention",
     "aten._scaled_dot_product_efficient_attention",
     "aten._scaled_dot_product_cudnn_attention",
+    family=Family.ATTENTION, labels=("attention",),
 )
 def _sdpa_fused(node: Node) -> Counted:
     q, k, v = node.args[0], node.args[1], node.args[2]
@@ -105,7 +117,8 @@ def _sdpa_fused(node: Node) -> Counted:
 
 
 @register("aten.native_batch_norm", "aten._native_batch_norm_legit_no_training",
-          "aten._native_batch_norm_legit", "aten.batch_norm")
+          "aten._native_batch_norm_legit", "aten.batch_norm", family=Family.NORM,
+          labels=("batch_norm",))
 def _batch_norm(node: Node) -> Counted:
     x, weight = node.args[0], node.arg(1, "weight")
     running_mean = node.arg(3, "running_mean")
@@ -123,7 +136,7 @@ def _batch_norm(node: Node) -> Counted:
     return Counted("batch_norm", cost)
 
 
-@register("aten.native_layer_norm")
+@register("aten.native_layer_norm", family=Family.NORM, labels=("layer_norm",))
 def _layer_norm(node: Node) -> Counted:
     x, normalized, weight = node.args[0], node.args[1], node.arg(2, "weight")
     cost = f.layer_norm(x.shape, tuple(normalized), isinstance(weight, TensorInfo),
@@ -131,7 +144,7 @@ def _layer_norm(node: Node) -> Counted:
     return Counted("layer_norm", cost)
 
 
-@register("aten.native_group_norm")
+@register("aten.native_group_norm", family=Family.NORM, labels=("group_norm",))
 def _group_norm(node: Node) -> Counted:
     x, weight, groups = node.args[0], node.arg(1, "weight"), node.args[6]
     return Counted("group_norm", f.group_norm(x.shape, groups, isinstance(weight, TensorInfo),
@@ -156,20 +169,20 @@ _UNARY = {
 }
 
 
-@register(*_UNARY)
+@register(*_UNARY, family=Family.ACTIVATION, labels=_UNARY.values())
 def _activation(node: Node) -> Counted:
     kind = _UNARY[node.op.rstrip("_")]
     return Counted(kind, f.activation(node.args[0].shape, kind, itemsize=node.itemsize))
 
 
-@register("aten.hardtanh")
+@register("aten.hardtanh", family=Family.ACTIVATION, labels=("relu6", "hardtanh"))
 def _hardtanh(node: Node) -> Counted:
     lo, hi = node.arg(1, "min_val", -1.0), node.arg(2, "max_val", 1.0)
     kind = "relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh"
     return Counted(kind, f.activation(node.args[0].shape, kind, itemsize=node.itemsize))
 
 
-@register("aten.gelu")
+@register("aten.gelu", family=Family.ACTIVATION, labels=("gelu",))
 def _gelu(node: Node) -> Counted:
     kind = "gelu_tanh" if node.kwargs.get("approximate", node.arg(1, "approximate")) == "tanh" \
         else "gelu"
@@ -177,7 +190,7 @@ def _gelu(node: Node) -> Counted:
 
 
 @register("aten._softmax", "aten._log_softmax", "aten.softmax", "aten.log_softmax",
-          "aten._safe_softmax")
+          "aten._safe_softmax", family=Family.SOFTMAX, labels=("softmax", "log_softmax"))
 def _softmax(node: Node) -> Counted:
     kind = "log_softmax" if "log" in node.op else "softmax"
     return Counted(kind, f.activation(node.args[0].shape, kind, itemsize=node.itemsize))
@@ -190,7 +203,12 @@ _MATH = ("aten.exp", "aten.log", "aten.sqrt", "aten.rsqrt", "aten.abs", "aten.ne
          "aten.logical_not", "aten.bitwise_not")
 
 
-@register(*_MATH)
+def _names(keys: tuple[str, ...]) -> list[str]:
+    """The labels of counters that name an op after its key: ``aten.mul`` -> ``mul``."""
+    return [k.split(".")[-1].rstrip("_") for k in keys]
+
+
+@register(*_MATH, family=Family.ELEMENTWISE, labels=_names(_MATH))
 def _unary_math(node: Node) -> Counted:
     cost = f.unary(node.args[0].shape, 1, itemsize=node.itemsize)
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
@@ -204,7 +222,7 @@ _BINARY = ("aten.add", "aten.sub", "aten.mul", "aten.div", "aten.rsub", "aten.ma
            "aten.bitwise_and", "aten.bitwise_or", "aten.atan2", "aten.floor_divide")
 
 
-@register(*_BINARY)
+@register(*_BINARY, family=Family.ELEMENTWISE, labels=(*_names(_BINARY), "gate_mul"))
 def _binary(node: Node) -> Counted:
     a, b = node.args[0], node.arg(1, "other")
     label = node.op.split(".")[-1].rstrip("_")
@@ -225,7 +243,10 @@ def _is_gate(x: tuple[int, ...], g: tuple[int, ...]) -> bool:
             and math.prod(x[2:]) > 1)
 
 
-@register("aten.addcmul", "aten.addcdiv", "aten.lerp", "aten.where")
+_TERNARY = ("aten.addcmul", "aten.addcdiv", "aten.lerp", "aten.where")
+
+
+@register(*_TERNARY, family=Family.ELEMENTWISE, labels=_names(_TERNARY))
 def _ternary(node: Node) -> Counted:
     shapes = [_shape(a) for a in node.args[:3]]
     out = f.broadcast_shapes(*shapes)
@@ -236,22 +257,13 @@ def _ternary(node: Node) -> Counted:
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
 
 
-# --- the labels of the elementwise counters above (the guidelines audit's G4 reads these) -----
-
-ACTIVATION_LABELS = frozenset({*_UNARY.values(), "relu6", "hardtanh", "gelu"})
-"""Labels of activation functions."""
-
-ELEMENTWISE_LABELS = ACTIVATION_LABELS | frozenset({
-    *(op.split(".")[-1] for op in (*_MATH, *_BINARY)), "gate_mul", "addcmul", "addcdiv",
-    "lerp", "where", "batch_norm", "layer_norm", "group_norm"})
-"""Labels of every one-pass elementwise op: activations, unary math, binary and ternary
-arithmetic (``gate_mul``: an SE-style channel gate) and normalisation (one pass at inference)."""
-
-
 # --- reductions and pooling ---------------------------------------------------------------------
 
 
-@register("aten.mean", "aten.sum", "aten.amax", "aten.amin", "aten.prod")
+_REDUCE = ("aten.mean", "aten.sum", "aten.amax", "aten.amin", "aten.prod")
+
+
+@register(*_REDUCE, family=Family.REDUCTION, labels=_names(_REDUCE))
 def _reduce(node: Node) -> Counted:
     x = node.args[0]
     dims = node.arg(1, "dim")
@@ -265,7 +277,8 @@ def _reduce(node: Node) -> Counted:
 
 @register("aten.max_pool1d_with_indices", "aten.max_pool2d_with_indices",
           "aten.max_pool3d_with_indices", "aten.max_pool1d", "aten.max_pool2d",
-          "aten.max_pool3d", "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d")
+          "aten.max_pool3d", "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d",
+          family=Family.POOL, labels=(f"{k}_pool{d}d" for k in ("max", "avg") for d in _DIMS))
 def _pool(node: Node) -> Counted:
     x, kernel = node.args[0], node.args[1]
     kind: PoolKind = "max" if "max" in node.op else "avg"
@@ -280,7 +293,8 @@ def _pool(node: Node) -> Counted:
 
 @register("aten._adaptive_avg_pool2d", "aten._adaptive_avg_pool3d",
           "aten.adaptive_avg_pool1d", "aten.adaptive_max_pool1d", "aten.adaptive_max_pool2d",
-          "aten.adaptive_max_pool3d")
+          "aten.adaptive_max_pool3d", family=Family.ADAPTIVE_POOL,
+          labels=(f"adaptive_{k}_pool{d}d" for k in ("max", "avg") for d in _DIMS))
 def _adaptive_pool(node: Node) -> Counted:
     x = node.args[0]
     dims = len(x.shape) - 2
@@ -293,7 +307,7 @@ def _adaptive_pool(node: Node) -> Counted:
 # --- data movement ------------------------------------------------------------------------------
 
 
-@register("aten.cat", "aten.concat", "aten.stack")
+@register("aten.cat", "aten.concat", "aten.stack", family=Family.MOVEMENT, labels=("cat",))
 def _cat(node: Node) -> Counted:
     parts = [t.shape for t in node.args[0]]
     dim = node.arg(1, "dim", 0)
@@ -304,12 +318,13 @@ def _cat(node: Node) -> Counted:
     return Counted("cat", f.concat(parts, dim, itemsize=node.itemsize))
 
 
-@register("aten.clone", "aten._to_copy", "aten.contiguous", "aten.lift_fresh_copy")
+@register("aten.clone", "aten._to_copy", "aten.contiguous", "aten.lift_fresh_copy",
+          family=Family.MOVEMENT, labels=("copy",))
 def _copy(node: Node) -> Counted:
     return Counted("copy", f.copy(node.args[0].shape, itemsize=node.itemsize))
 
 
-@register("aten.copy_")
+@register("aten.copy_", family=Family.MOVEMENT, labels=("copy",))
 def _copy_into(node: Node) -> Counted:
     src = node.args[1]
     dst = node.args[0]
@@ -319,7 +334,8 @@ def _copy_into(node: Node) -> Counted:
 
 
 @register("aten.zeros", "aten.ones", "aten.full", "aten.fill", "aten.zero", "aten.zeros_like",
-          "aten.ones_like", "aten.full_like", "aten.arange", "aten.scalar_tensor")
+          "aten.ones_like", "aten.full_like", "aten.arange", "aten.scalar_tensor",
+          family=Family.FILL, labels=("fill",))
 def _fill(node: Node) -> Counted:
     out = node.out_shape
     return Counted("fill", OpCost(0, 0, 0, 0, math.prod(out) * node.itemsize, out))
@@ -327,7 +343,8 @@ def _fill(node: Node) -> Counted:
 
 @register("aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2d",
           "aten.reflection_pad3d", "aten.replication_pad1d", "aten.replication_pad2d",
-          "aten.replication_pad3d", "aten._pad_circular")
+          "aten.replication_pad3d", "aten._pad_circular", family=Family.MOVEMENT,
+          labels=("pad",))
 def _pad(node: Node) -> Counted:
     return Counted("pad", f.pad(node.args[0].shape, list(node.args[1]), itemsize=node.itemsize))
 
@@ -343,7 +360,7 @@ _UPSAMPLE = {
 }
 
 
-@register(*_UPSAMPLE)
+@register(*_UPSAMPLE, family=Family.RESAMPLE, labels=("interpolate",))
 def _upsample(node: Node) -> Counted:
     x = node.args[0]
     mode = _UPSAMPLE[node.op]
@@ -351,7 +368,7 @@ def _upsample(node: Node) -> Counted:
     return Counted("interpolate", cost)
 
 
-REGISTRY.register_free(
+_TABLE.register_free(
     "view: no data moved",
     "aten.view", "aten._unsafe_view", "aten.reshape", "aten._reshape_alias", "aten.t",
     "aten.transpose", "aten.permute", "aten.expand", "aten.squeeze", "aten.unsqueeze",
@@ -361,7 +378,7 @@ REGISTRY.register_free(
     "aten.movedim", "aten.unfold", "aten.diagonal", "aten.view_as_real", "aten.view_as_complex",
     "aten._conj", "aten.conj", "aten.resolve_conj", "aten.resolve_neg", "aten.lift_fresh",
 )
-REGISTRY.register_free(
+_TABLE.register_free(
     "allocation or metadata only: no arithmetic, nothing read",
     "aten.empty", "aten.empty_like", "aten.empty_strided", "aten.new_empty",
     "aten.new_empty_strided", "aten.sym_size", "aten.sym_stride", "aten.sym_numel",
@@ -369,4 +386,15 @@ REGISTRY.register_free(
     "aten.alpha_dropout", "aten.set_",
 )
 
-__all__: list[str] = []
+REGISTRY = _TABLE.build()
+"""The default registry: every counter above, built once (extend it per call with
+:meth:`~convcost.engine.registry.Registry.extended`)."""
+
+ACTIVATION_LABELS = REGISTRY.labels(Family.ACTIVATION)
+"""Labels of activation functions."""
+
+ELEMENTWISE_LABELS = REGISTRY.labels(Family.ACTIVATION, Family.ELEMENTWISE, Family.NORM)
+"""Labels of every one-pass elementwise op: activations, unary math, binary and ternary
+arithmetic (``gate_mul``: an SE-style channel gate) and normalisation (one pass at inference)."""
+
+__all__ = ["ACTIVATION_LABELS", "CONV_TRANSPOSE_LABELS", "ELEMENTWISE_LABELS", "REGISTRY"]

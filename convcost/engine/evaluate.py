@@ -12,8 +12,8 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from convcost.engine import counters as _counters  # noqa: F401  (registers the counters)
-from convcost.engine.registry import REGISTRY, Counted, Registry
+from convcost.engine.counters import REGISTRY
+from convcost.engine.registry import UNUSED_PARAMS, Counted, Registry
 from convcost.formulas import Cost
 from convcost.graph import Node, Shape
 
@@ -78,8 +78,9 @@ def evaluate(
 ) -> Evaluation:
     """Cost every node; ``params`` maps each unique parameter name to its numel.
 
-    ``counted`` holds answers the capture already got from the same registry (by node index),
-    so no op is counted twice.
+    ``registry``: the default one, or one extended with a user's counters (the capture must
+    have used the same). ``counted`` holds answers the capture already got from it (by node
+    index), so no op is counted twice.
     """
     done = counted or {}
     rows: list[Row] = []
@@ -128,7 +129,7 @@ def evaluate(
             owner = name.rpartition(".")[0]
             unused[owner] = unused.get(owner, 0) + numel
     for owner, numel in unused.items():
-        rows.append(Row(len(rows), owner, mods.get(owner, ""), "unused_params", "", 1, (), (),
+        rows.append(Row(len(rows), owner, mods.get(owner, ""), UNUSED_PARAMS, "", 1, (), (),
                         None, Cost(params=numel)))
     return Evaluation(
         rows=tuple(rows),

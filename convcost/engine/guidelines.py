@@ -17,6 +17,9 @@ Pure Python over :class:`~convcost.engine.evaluate.Row` s: no torch. Every metri
 * **G4** (elementwise operations are non-negligible): the share of memory access in
   elementwise ops (activations, adds/muls, normalisation), by op label, with depthwise convs
   shown apart (the paper counts them as elementwise too).
+
+Each guideline's records are summed up in a verdict record (:class:`G1Verdict` ..
+:class:`G4Verdict`, numbers only); :mod:`convcost.report.guidelines` words them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from convcost.engine.counters import ACTIVATION_LABELS, ELEMENTWISE_LABELS
@@ -51,14 +54,6 @@ G4_CATEGORIES = ("conv/linear", "depthwise", "elementwise", "data movement", "ot
 # --- records ------------------------------------------------------------------------------------
 
 
-def ratio_text(c1: int, c2: int) -> str:
-    """``c1:c2`` reduced to ``1:x`` or ``x:1`` (one decimal unless whole): 64, 256 → ``1:4``."""
-    def num(v: float) -> str:
-        return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
-
-    return f"1:{num(c2 / c1)}" if c2 >= c1 else f"{num(c1 / c2)}:1"
-
-
 @dataclass(frozen=True)
 class G1Record:
     """One pointwise conv against the G1 bound for its multiply-adds."""
@@ -76,14 +71,10 @@ class G1Record:
     def excess(self) -> float:
         return self.mac / self.bound - 1.0
 
-    @property
-    def ratio(self) -> str:
-        return ratio_text(self.c1, self.c2)
-
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "index": self.index, "c1": self.c1, "c2": self.c2,
-                "ratio": self.ratio, "positions": self.positions, "madds": self.madds,
-                "mac": self.mac, "mac_lower_bound": self.bound, "excess": self.excess}
+                "positions": self.positions, "madds": self.madds, "mac": self.mac,
+                "mac_lower_bound": self.bound, "excess": self.excess}
 
 
 @dataclass(frozen=True)
@@ -153,9 +144,157 @@ class G4Record:
         return d
 
 
+# --- worst first ---------------------------------------------------------------------------------
+
+
+def _g1_rank(r: G1Record) -> tuple[float, int]:
+    return (-r.excess, r.index)
+
+
+def _g2_rank(r: G2Record) -> tuple[float, int]:
+    return (-r.penalty, r.index)
+
+
+def _g3_rank(r: G3Record) -> tuple[int, int, int, int]:
+    return (-r.branches, -r.small_convs, -r.convs, -r.ops)
+
+
+def _elementwise_by_size(records: Iterable[G4Record]) -> list[G4Record]:
+    return sorted((r for r in records if r.category == "elementwise"), key=lambda r: -r.mem_bytes)
+
+
+# --- verdicts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class G1Verdict:
+    """G1 over a model: its pointwise convs against the minimum memory access for their
+    multiply-adds."""
+
+    convs: int  # pointwise convs checked
+    within_tolerance: int  # of them, those with excess <= tolerance
+    tolerance: float
+    worst: G1Record | None  # the largest excess; None without pointwise convs
+    total_excess: float | None  # Σ MAC / Σ bound - 1; None without pointwise convs
+
+    def as_dict(self) -> dict[str, object]:
+        return {"convs": self.convs, "within_tolerance": self.within_tolerance,
+                "tolerance": self.tolerance, "total_excess": self.total_excess,
+                "worst": None if self.worst is None else self.worst.as_dict()}
+
+
+@dataclass(frozen=True)
+class G2Verdict:
+    """G2 over a model: its grouped convs' memory-access penalty over groups 1."""
+
+    convs: int  # grouped convs (depthwise excluded)
+    pointwise: int  # of them, those with a 1×1 kernel
+    groups: tuple[int, ...]  # the distinct group counts, ascending
+    median_penalty: float | None  # None without grouped convs
+    worst: G2Record | None  # the largest penalty
+
+    def as_dict(self) -> dict[str, object]:
+        return {"convs": self.convs, "pointwise": self.pointwise, "groups": list(self.groups),
+                "median_penalty": self.median_penalty,
+                "worst": None if self.worst is None else self.worst.as_dict()}
+
+
+@dataclass(frozen=True)
+class G3Verdict:
+    """G3 over a model: the fragmentation of a typical block and of the worst one."""
+
+    blocks: int
+    median_ops: float | None  # per block; None without blocks
+    median_convs: float | None
+    median_branches: float | None
+    most_fragmented: G3Record | None  # first in :meth:`GuidelinesAudit.worst` order
+    small_fraction: float  # the small-conv threshold its records were counted with
+
+    def as_dict(self) -> dict[str, object]:
+        return {"blocks": self.blocks, "median_ops": self.median_ops,
+                "median_convs": self.median_convs, "median_branches": self.median_branches,
+                "most_fragmented": (None if self.most_fragmented is None
+                                    else self.most_fragmented.as_dict()),
+                "small_fraction": self.small_fraction}
+
+
+@dataclass(frozen=True)
+class G4Verdict:
+    """G4 over a model: the elementwise share of memory access (and of time, when timed)."""
+
+    elementwise_share: float  # of the model's memory access
+    depthwise_share: float
+    time_share: float | None  # elementwise share of the measured time; None untimed
+    largest: tuple[G4Record, ...]  # the elementwise op labels with the most memory access
+    fold_bn: bool
+
+    @property
+    def paper_share(self) -> float:
+        """Elementwise with depthwise convs, as the paper counts them."""
+        return self.elementwise_share + self.depthwise_share
+
+    def as_dict(self) -> dict[str, object]:
+        return {"elementwise_share": self.elementwise_share,
+                "depthwise_share": self.depthwise_share, "paper_share": self.paper_share,
+                "time_share": self.time_share,
+                "largest": [r.as_dict() for r in self.largest], "fold_bn": self.fold_bn}
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """One verdict per guideline."""
+
+    g1: G1Verdict
+    g2: G2Verdict
+    g3: G3Verdict
+    g4: G4Verdict
+
+
+def total_excess(records: Sequence[G1Record]) -> float | None:
+    """Σ MAC / Σ bound - 1 over pointwise convs (None without any)."""
+    bound = math.fsum(r.bound for r in records)
+    return sum(r.mac for r in records) / bound - 1.0 if bound else None
+
+
+def g1_verdict(records: Sequence[G1Record], tolerance: float) -> G1Verdict:
+    return G1Verdict(len(records), sum(1 for r in records if r.excess <= tolerance), tolerance,
+                     min(records, key=_g1_rank, default=None), total_excess(records))
+
+
+def g2_verdict(records: Sequence[G2Record]) -> G2Verdict:
+    return G2Verdict(len(records), sum(1 for r in records if r.pointwise),
+                     tuple(sorted({r.groups for r in records})),
+                     statistics.median(r.penalty for r in records) if records else None,
+                     min(records, key=_g2_rank, default=None))
+
+
+def g3_verdict(records: Sequence[G3Record], small_fraction: float) -> G3Verdict:
+    def median(values: list[int]) -> float | None:
+        return statistics.median(values) if values else None
+
+    return G3Verdict(len(records), median([r.ops for r in records]),
+                     median([r.convs for r in records]), median([r.branches for r in records]),
+                     min(records, key=_g3_rank, default=None), small_fraction)
+
+
+LARGEST_ELEMENTWISE = 3
+"""How many elementwise op labels :class:`G4Verdict` names."""
+
+
+def g4_verdict(records: Sequence[G4Record], shares: Mapping[str, float],
+               time_shares: Mapping[str, float] | None, fold_bn: bool) -> G4Verdict:
+    return G4Verdict(shares.get("elementwise", 0.0), shares.get("depthwise", 0.0),
+                     None if time_shares is None else time_shares.get("elementwise", 0.0),
+                     tuple(_elementwise_by_size(records)[:LARGEST_ELEMENTWISE]), fold_bn)
+
+
+# --- the audit ----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class GuidelinesAudit:
-    """Per-guideline records, summaries and one-line verdicts."""
+    """Per-guideline records and summaries; :attr:`verdicts` sums each guideline up in numbers
+    (the sentences are :mod:`convcost.report.guidelines`')."""
 
     g1: tuple[G1Record, ...]
     g2: tuple[G2Record, ...]
@@ -167,49 +306,54 @@ class GuidelinesAudit:
     small_fraction: float
     fold_bn: bool
     block_rule: str
-    verdicts: dict[str, str] = field(default_factory=dict)
 
     @property
     def g1_total_excess(self) -> float | None:
         """Σ MAC / Σ bound - 1 over every pointwise conv (None without pointwise convs)."""
-        bound = math.fsum(r.bound for r in self.g1)
-        return sum(r.mac for r in self.g1) / bound - 1.0 if bound else None
+        return total_excess(self.g1)
 
     @property
     def elementwise_share(self) -> float:
         return self.g4_categories.get("elementwise", 0.0)
+
+    @property
+    def verdicts(self) -> Verdicts:
+        return Verdicts(g1_verdict(self.g1, self.tolerance), g2_verdict(self.g2),
+                        g3_verdict(self.g3, self.small_fraction),
+                        g4_verdict(self.g4, self.g4_categories, self.g4_time_categories,
+                                   self.fold_bn))
 
     def worst(self, guideline: str, top: int | None = None) -> list[Any]:
         """The records of one guideline, worst first (G1 excess, G2 penalty, G3 fragmentation,
         G4 elementwise memory access)."""
         recs: list[Any]
         if guideline == "g1":
-            recs = sorted(self.g1, key=lambda r: (-r.excess, r.index))
+            recs = sorted(self.g1, key=_g1_rank)
         elif guideline == "g2":
-            recs = sorted(self.g2, key=lambda r: (-r.penalty, r.index))
+            recs = sorted(self.g2, key=_g2_rank)
         elif guideline == "g3":
-            recs = sorted(self.g3, key=lambda r: (-r.branches, -r.small_convs, -r.convs,
-                                                  -r.ops))
+            recs = sorted(self.g3, key=_g3_rank)
         elif guideline == "g4":
-            recs = sorted((r for r in self.g4 if r.category == "elementwise"),
-                          key=lambda r: -r.mem_bytes)
+            recs = _elementwise_by_size(self.g4)
         else:
             raise InvalidArgumentError(f"guideline must be g1, g2, g3 or g4, got {guideline!r}")
         return recs if top is None else recs[:top]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
+        """Every record and verdict as numbers (``convcost guidelines --format json`` adds the
+        sentences and the c1:c2 text: :func:`convcost.report.guidelines.audit_payload`)."""
+        v = self.verdicts
         return {
-            "verdicts": dict(self.verdicts),
             "g1": {"tolerance": self.tolerance, "total_excess": self.g1_total_excess,
-                   "convs": [r.as_dict() for r in self.g1]},
-            "g2": {"convs": [r.as_dict() for r in self.g2]},
+                   "verdict": v.g1.as_dict(), "convs": [r.as_dict() for r in self.g1]},
+            "g2": {"verdict": v.g2.as_dict(), "convs": [r.as_dict() for r in self.g2]},
             "g3": {"block_rule": self.block_rule, "small_fraction": self.small_fraction,
-                   "blocks": [r.as_dict() for r in self.g3]},
+                   "verdict": v.g3.as_dict(), "blocks": [r.as_dict() for r in self.g3]},
             "g4": {"fold_bn": self.fold_bn, "elementwise_share": self.elementwise_share,
                    "categories": dict(self.g4_categories),
                    "time_categories": (None if self.g4_time_categories is None
                                        else dict(self.g4_time_categories)),
-                   "ops": [r.as_dict() for r in self.g4]},
+                   "verdict": v.g4.as_dict(), "ops": [r.as_dict() for r in self.g4]},
         }
 
 
@@ -441,63 +585,7 @@ def row_times(rows: Sequence[Row], scope_seconds: Mapping[str, float]) -> dict[i
     return out
 
 
-# --- the audit and its verdicts -----------------------------------------------------------------
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:+.0f} %" if abs(x) >= 0.005 else "+0 %"
-
-
-def _verdict_g1(recs: Sequence[G1Record], tolerance: float, total: float | None) -> str:
-    if not recs:
-        return "G1: no 1×1 convs with groups 1; nothing to check."
-    ok = sum(1 for r in recs if r.excess <= tolerance)
-    worst = max(recs, key=lambda r: r.excess)
-    return (f"G1: {ok} of {len(recs)} 1×1 convs within {100 * tolerance:.0f} % of the minimum "
-            f"memory access for their multiply-adds; worst {_pct(worst.excess)} in "
-            f"{worst.name or '(root)'} (c1:c2 = {worst.ratio}); all together "
-            f"{_pct(total or 0.0)}.")
-
-
-def _verdict_g2(recs: Sequence[G2Record]) -> str:
-    if not recs:
-        return "G2: no grouped convs (depthwise convs excluded); no group-conv penalty."
-    groups = sorted({r.groups for r in recs})
-    pw = sum(1 for r in recs if r.pointwise)
-    worst = max(recs, key=lambda r: r.penalty)
-    med = statistics.median(r.penalty for r in recs)
-    return (f"G2: {len(recs)} grouped convs ({pw} pointwise), g = "
-            f"{', '.join(map(str, groups))}; median memory-access penalty {_pct(med)} over "
-            f"groups 1 at equal multiply-adds, worst {_pct(worst.penalty)} in "
-            f"{worst.name or '(root)'} (g = {worst.groups}).")
-
-
-def _verdict_g3(recs: Sequence[G3Record], small_fraction: float) -> str:
-    if not recs:
-        return "G3: no blocks found; nothing to check."
-    med_ops = statistics.median(r.ops for r in recs)
-    med_convs = statistics.median(r.convs for r in recs)
-    med_br = statistics.median(r.branches for r in recs)
-    worst = sorted(recs, key=lambda r: (-r.branches, -r.small_convs, -r.convs, -r.ops))[0]
-    return (f"G3: {len(recs)} blocks; median {med_ops:g} ops, {med_convs:g} convs, "
-            f"{med_br:g} branch(es) per block; most fragmented {worst.name or '(root)'} "
-            f"({worst.branches} branch(es), {worst.convs} convs of which {worst.small_convs} "
-            f"below {100 * small_fraction:.0f} % of its multiply-adds, {worst.ops} ops).")
-
-
-def _verdict_g4(recs: Sequence[G4Record], shares: Mapping[str, float],
-                time_shares: Mapping[str, float] | None, fold_bn: bool) -> str:
-    ew = shares.get("elementwise", 0.0)
-    dw = shares.get("depthwise", 0.0)
-    top = [r for r in recs if r.category == "elementwise"][:3]
-    named = ", ".join(f"{r.op} {100 * r.share:.0f} %" for r in top)
-    text = (f"G4: elementwise ops are {100 * ew:.0f} % of memory access"
-            f"{' (BN folded)' if fold_bn else ''}")
-    if dw:
-        text += f", {100 * (ew + dw):.0f} % with depthwise convs as the paper counts them"
-    if time_shares is not None:
-        text += f"; {100 * time_shares.get('elementwise', 0.0):.0f} % of measured time"
-    return text + (f"; largest: {named}." if named else ".")
+# --- the audit ----------------------------------------------------------------------------------
 
 
 def audit(
@@ -528,15 +616,8 @@ def audit(
     g2 = g2_records(rows, itemsize)
     g3, rule = g3_records(rows, modules, small_fraction, block_depth)
     g4, shares, time_shares = g4_records(rows, fold_bn, times_s)
-    result = GuidelinesAudit(tuple(g1), tuple(g2), tuple(g3), tuple(g4), shares, time_shares,
-                             tolerance, small_fraction, fold_bn, rule)
-    result.verdicts.update({
-        "g1": _verdict_g1(g1, tolerance, result.g1_total_excess),
-        "g2": _verdict_g2(g2),
-        "g3": _verdict_g3(g3, small_fraction),
-        "g4": _verdict_g4(g4, shares, time_shares, fold_bn),
-    })
-    return result
+    return GuidelinesAudit(tuple(g1), tuple(g2), tuple(g3), tuple(g4), shares, time_shares,
+                           tolerance, small_fraction, fold_bn, rule)
 
 
 __all__ = [
@@ -545,19 +626,29 @@ __all__ = [
     "ELEMENTWISE_OPS",
     "G4_CATEGORIES",
     "JOIN_OPS",
+    "LARGEST_ELEMENTWISE",
     "G1Record",
+    "G1Verdict",
     "G2Record",
+    "G2Verdict",
     "G3Record",
+    "G3Verdict",
     "G4Record",
+    "G4Verdict",
     "GuidelinesAudit",
+    "Verdicts",
     "audit",
     "category",
     "find_blocks",
     "g1_records",
+    "g1_verdict",
     "g2_records",
+    "g2_verdict",
     "g3_records",
+    "g3_verdict",
     "g4_records",
+    "g4_verdict",
     "join_arity",
-    "ratio_text",
     "row_times",
+    "total_excess",
 ]

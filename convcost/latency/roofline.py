@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 
 from convcost.engine import Row
+from convcost.engine.labels import Family, declared, labels
 
 # --- the calibrated constants (measured by convcost.latency.calibrate; no torch here) -------
 
@@ -105,11 +106,10 @@ class Calibration:
 
 
 OP_CLASSES = ("dense", "pointwise", "depthwise", "pool", "transcendental", "memory")
-POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
-                      "avg_pool3d"})
-TRANSCENDENTAL_OPS = frozenset({"sigmoid", "silu", "elu", "tanh", "gelu", "mish", "softplus",
-                                "softmax", "log_softmax"})  # labels with an exp, erf or tanh
-NORM_OPS = frozenset({"batch_norm", "layer_norm", "group_norm"})  # instance norm runs as these
+POOL_OPS = labels(Family.POOL)  # max/avg pools with a window (adaptive pools: memory)
+TRANSCENDENTAL_OPS = labels(Family.SOFTMAX) | frozenset(declared(
+    "sigmoid", "silu", "elu", "tanh", "gelu", "mish", "softplus"))  # with an exp, erf or tanh
+NORM_OPS = labels(Family.NORM)  # instance norm runs as these
 
 
 def op_class(row: Row) -> str:
@@ -208,7 +208,7 @@ def predict_rows(rows: Iterable[Row], cal: Calibration) -> LatencyPrediction:
 
 
 def predict_latency(analysis: object, cal: Calibration) -> LatencyPrediction:
-    """Roofline estimate of an :class:`~convcost.report.analysis.Analysis` (its ``rows``)."""
+    """Roofline estimate of an :class:`~convcost.records.analysis.Analysis` (its ``rows``)."""
     rows = getattr(analysis, "rows", None)
     if rows is None:
         from convcost.errors import InvalidArgumentError

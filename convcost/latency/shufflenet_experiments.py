@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -55,6 +56,71 @@ TABLES = ("G1", "G2", "G3", "G4")
 SOURCE = "arXiv:1807.11164 Tables 1-4 (vendored: tests/reference/shufflenet_v2_guidelines.csv)"
 
 
+# --- the tables' configurations ----------------------------------------------------------------
+# one type per table; ``label`` is the row's name as the paper prints it
+
+
+@dataclass(frozen=True)
+class ChannelRatio:
+    """Table 1 (G1): input and output widths of the 1×1 convs in the ratio c1:c2."""
+
+    table: ClassVar[str] = "G1"
+    c1: int
+    c2: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.c1}:{self.c2}"
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Table 2 (G2): the groups of the 1×1 group convs."""
+
+    table: ClassVar[str] = "G2"
+    g: int
+
+    @property
+    def label(self) -> str:
+        return f"g={self.g}"
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """Table 3 (G3): a block of ``count`` 1×1 convs, chained (series) or side by side
+    (parallel); one fragment is neither."""
+
+    table: ClassVar[str] = "G3"
+    count: int
+    parallel: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.count == 1:
+            return "1-fragment"
+        return f"{self.count}-fragment-{'parallel' if self.parallel else 'series'}"
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """Table 4 (G4): the bottleneck with or without its ReLUs and its identity shortcut."""
+
+    table: ClassVar[str] = "G4"
+    relu: bool
+    shortcut: bool
+
+    @property
+    def label(self) -> str:
+        def yes(flag: bool) -> str:
+            return "yes" if flag else "no"
+
+        return f"ReLU={yes(self.relu)}, shortcut={yes(self.shortcut)}"
+
+
+Config = ChannelRatio | Groups | Fragments | Elementwise
+"""One row's configuration; its type says the table."""
+
+
 @dataclass(frozen=True)
 class PaperRow:
     """One configuration of one of the paper's tables, with its speeds at the three sizes.
@@ -63,42 +129,45 @@ class PaperRow:
     (c1, c2) at ×1 for G1, (c,) at ×1 for G2, c at each size for G3 and G4.
     """
 
-    table: str
-    config: str
+    config: Config
     gpu_widths: tuple[int, ...]
     cpu_widths: tuple[int, ...]
     gpu: tuple[float, float, float]  # batches/s, batch 8 (GTX 1080Ti)
     cpu: tuple[float, float, float]  # images/s, batch 1 (Snapdragon 810)
 
+    @property
+    def table(self) -> str:
+        return self.config.table
+
 
 # the paper's figures, transcribed; tests/test_guidelines_reproduce.py checks them against the CSV
 PAPER: tuple[PaperRow, ...] = (
-    PaperRow("G1", "1:1", (128, 128), (32, 32), (1480, 723, 232), (76.2, 21.7, 5.3)),
-    PaperRow("G1", "1:2", (90, 180), (22, 44), (1296, 586, 206), (72.9, 20.5, 5.1)),
-    PaperRow("G1", "1:6", (52, 312), (13, 78), (876, 489, 189), (69.1, 17.9, 4.6)),
-    PaperRow("G1", "1:12", (36, 432), (9, 108), (748, 392, 163), (57.6, 15.1, 4.4)),
-    PaperRow("G2", "g=1", (128,), (64,), (2451, 1289, 437), (40.0, 10.2, 2.3)),
-    PaperRow("G2", "g=2", (180,), (90,), (1725, 873, 341), (35.0, 9.5, 2.2)),
-    PaperRow("G2", "g=4", (256,), (128,), (1026, 644, 338), (32.9, 8.7, 2.1)),
-    PaperRow("G2", "g=8", (360,), (180,), (634, 445, 230), (27.8, 7.5, 1.8)),
-    PaperRow("G3", "1-fragment", (128, 256, 512), (64, 128, 256), (2446, 1274, 434),
+    PaperRow(ChannelRatio(1, 1), (128, 128), (32, 32), (1480, 723, 232), (76.2, 21.7, 5.3)),
+    PaperRow(ChannelRatio(1, 2), (90, 180), (22, 44), (1296, 586, 206), (72.9, 20.5, 5.1)),
+    PaperRow(ChannelRatio(1, 6), (52, 312), (13, 78), (876, 489, 189), (69.1, 17.9, 4.6)),
+    PaperRow(ChannelRatio(1, 12), (36, 432), (9, 108), (748, 392, 163), (57.6, 15.1, 4.4)),
+    PaperRow(Groups(1), (128,), (64,), (2451, 1289, 437), (40.0, 10.2, 2.3)),
+    PaperRow(Groups(2), (180,), (90,), (1725, 873, 341), (35.0, 9.5, 2.2)),
+    PaperRow(Groups(4), (256,), (128,), (1026, 644, 338), (32.9, 8.7, 2.1)),
+    PaperRow(Groups(8), (360,), (180,), (634, 445, 230), (27.8, 7.5, 1.8)),
+    PaperRow(Fragments(1), (128, 256, 512), (64, 128, 256), (2446, 1274, 434),
              (40.2, 10.1, 2.3)),
-    PaperRow("G3", "2-fragment-series", (128, 256, 512), (64, 128, 256), (1790, 909, 336),
+    PaperRow(Fragments(2, parallel=False), (128, 256, 512), (64, 128, 256), (1790, 909, 336),
              (38.6, 10.1, 2.2)),
-    PaperRow("G3", "4-fragment-series", (128, 256, 512), (64, 128, 256), (752, 745, 349),
+    PaperRow(Fragments(4, parallel=False), (128, 256, 512), (64, 128, 256), (752, 745, 349),
              (38.4, 10.1, 2.3)),
-    PaperRow("G3", "2-fragment-parallel", (128, 256, 512), (64, 128, 256), (1537, 803, 320),
+    PaperRow(Fragments(2, parallel=True), (128, 256, 512), (64, 128, 256), (1537, 803, 320),
              (33.4, 9.1, 2.2)),
-    PaperRow("G3", "4-fragment-parallel", (128, 256, 512), (64, 128, 256), (691, 572, 292),
+    PaperRow(Fragments(4, parallel=True), (128, 256, 512), (64, 128, 256), (691, 572, 292),
              (35.0, 8.4, 2.1)),
-    PaperRow("G4", "ReLU=yes, shortcut=yes", (32, 64, 128), (32, 64, 128), (2427, 2066, 1436),
-             (56.7, 16.9, 5.0)),
-    PaperRow("G4", "ReLU=yes, shortcut=no", (32, 64, 128), (32, 64, 128), (2647, 2256, 1735),
-             (61.9, 18.8, 5.2)),
-    PaperRow("G4", "ReLU=no, shortcut=yes", (32, 64, 128), (32, 64, 128), (2672, 2121, 1458),
-             (57.3, 18.2, 5.1)),
-    PaperRow("G4", "ReLU=no, shortcut=no", (32, 64, 128), (32, 64, 128), (2842, 2376, 1782),
-             (66.3, 20.2, 5.4)),
+    PaperRow(Elementwise(relu=True, shortcut=True), (32, 64, 128), (32, 64, 128),
+             (2427, 2066, 1436), (56.7, 16.9, 5.0)),
+    PaperRow(Elementwise(relu=True, shortcut=False), (32, 64, 128), (32, 64, 128),
+             (2647, 2256, 1735), (61.9, 18.8, 5.2)),
+    PaperRow(Elementwise(relu=False, shortcut=True), (32, 64, 128), (32, 64, 128),
+             (2672, 2121, 1458), (57.3, 18.2, 5.1)),
+    PaperRow(Elementwise(relu=False, shortcut=False), (32, 64, 128), (32, 64, 128),
+             (2842, 2376, 1782), (66.3, 20.2, 5.4)),
 )
 
 
@@ -188,19 +257,25 @@ def g4_network(c: int, relu: bool, shortcut: bool, blocks: int = BLOCKS) -> nn.S
 class Experiment:
     """One network of one table at one size."""
 
-    table: str
-    config: str
+    paper: PaperRow
     size: int  # 0, 1, 2: the paper's ×1/×2/×4 or c columns
     size_label: str
     channels: tuple[int, ...]  # G1 (c1, c2); G2 (c, g); G3 (c, width of a fragment); G4 (c,)
     target_madds: int | None  # the fixed multiply-adds of the table's design (None for G4)
     build: Callable[[], nn.Module]
     input_size: tuple[int, ...]  # batch first
-    paper: PaperRow
+
+    @property
+    def table(self) -> str:
+        return self.paper.table
+
+    @property
+    def config(self) -> Config:
+        return self.paper.config
 
     @property
     def label(self) -> str:
-        return f"{self.table} {self.config} {self.size_label}"
+        return f"{self.table} {self.config.label} {self.size_label}"
 
 
 def _nearest_multiple(x: float, g: int) -> int:
@@ -212,12 +287,6 @@ def _nearest_multiple(x: float, g: int) -> int:
 def group_width(c_ref: int, groups: int) -> int:
     """c with ``c²/g ≈ c_ref²``: the multiple of g nearest ``c_ref·sqrt(g)``."""
     return _nearest_multiple(c_ref * math.sqrt(groups), groups)
-
-
-def _parse_g4(config: str) -> tuple[bool, bool]:
-    relu = "ReLU=yes" in config
-    shortcut = "shortcut=yes" in config
-    return relu, shortcut
 
 
 def experiments(widths: str = "cpu", batch: int = 1,
@@ -242,39 +311,33 @@ def experiments(widths: str = "cpu", batch: int = 1,
             continue
         ref = row.cpu_widths if widths == "cpu" else row.gpu_widths
         for i, scale in enumerate(SCALES):
-            if row.table == "G1":
-                c_ref = first["G1"][0]  # the 1:1 row's c1
-                a, b = (int(v) for v in row.config.split(":"))
+            cfg = row.config
+            if isinstance(cfg, ChannelRatio):
+                c_ref = first[cfg.table][0]  # the 1:1 row's c1
                 per_conv = hw * (scale * c_ref) ** 2
-                pair = channels_for_ratio(HW, HW, per_conv, (a, b))
+                pair = channels_for_ratio(HW, HW, per_conv, (cfg.c1, cfg.c2))
                 c1, c2 = pair.c1, pair.c2
                 out.append(Experiment(
-                    "G1", row.config, i, f"×{scale}", (c1, c2), 2 * BLOCKS * per_conv,
-                    partial(g1_network, c1, c2), (batch, c1, HW, HW), row))
-            elif row.table == "G2":
-                g = int(row.config.removeprefix("g="))
-                c_ref = first["G2"][0]  # the g=1 row's c
-                c = group_width(scale * c_ref, g)
+                    row, i, f"×{scale}", (c1, c2), 2 * BLOCKS * per_conv,
+                    partial(g1_network, c1, c2), (batch, c1, HW, HW)))
+            elif isinstance(cfg, Groups):
+                c_ref = first[cfg.table][0]  # the g=1 row's c
+                c = group_width(scale * c_ref, cfg.g)
                 out.append(Experiment(
-                    "G2", row.config, i, f"×{scale}", (c, g), BLOCKS * hw * (scale * c_ref) ** 2,
-                    partial(g2_network, c, g), (batch, c, HW, HW), row))
-            elif row.table == "G3":
-                c = ref[i]
-                k = int(row.config.split("-")[0])
-                parallel = row.config.endswith("parallel")
-                w = c // k if parallel else series_width(c, k)
-                cin = c if parallel else w
+                    row, i, f"×{scale}", (c, cfg.g), BLOCKS * hw * (scale * c_ref) ** 2,
+                    partial(g2_network, c, cfg.g), (batch, c, HW, HW)))
+            elif isinstance(cfg, Fragments):
+                c, k = ref[i], cfg.count
+                w = c // k if cfg.parallel else series_width(c, k)
+                cin = c if cfg.parallel else w
                 out.append(Experiment(
-                    "G3", row.config, i, f"c={c}", (c, w), BLOCKS * hw * c * c,
-                    partial(g3_network, c, k, parallel), (batch, cin, HW, HW),
-                    row))
+                    row, i, f"c={c}", (c, w), BLOCKS * hw * c * c,
+                    partial(g3_network, c, k, cfg.parallel), (batch, cin, HW, HW)))
             else:
                 c = ref[i]
-                relu, shortcut = _parse_g4(row.config)
                 out.append(Experiment(
-                    "G4", row.config, i, f"c={c}", (c,), None,
-                    partial(g4_network, c, relu, shortcut), (batch, c, HW, HW),
-                    row))
+                    row, i, f"c={c}", (c,), None,
+                    partial(g4_network, c, cfg.relu, cfg.shortcut), (batch, c, HW, HW)))
     return out
 
 
@@ -310,8 +373,8 @@ class TableResult:
     table: str
     rows: tuple[Measured, ...]
 
-    def configs(self) -> list[str]:
-        seen: list[str] = []
+    def configs(self) -> list[Config]:
+        seen: list[Config] = []
         for m in self.rows:
             if m.experiment.config not in seen:
                 seen.append(m.experiment.config)
@@ -324,13 +387,13 @@ class TableResult:
                 seen.append(m.experiment.size_label)
         return seen
 
-    def get(self, config: str, size: int) -> Measured:
+    def get(self, config: Config, size: int) -> Measured:
         for m in self.rows:
             if m.experiment.config == config and m.experiment.size == size:
                 return m
         raise KeyError((config, size))
 
-    def normalized(self, config: str, size: int) -> tuple[float, float, float]:
+    def normalized(self, config: Config, size: int) -> tuple[float, float, float]:
         """(here, paper GPU, paper ARM/CPU) speeds of ``config`` over the first config's."""
         first = self.configs()[0]
         here = self.get(config, size).speed / self.get(first, size).speed
@@ -350,24 +413,25 @@ class TableResult:
         here = [self.normalized(last, s)[0] for s in range(n)]
         gpu = [self.normalized(last, s)[1] for s in range(n)]
         cpu = [self.normalized(last, s)[2] for s in range(n)]
-        def here_speed(config: str, size: int) -> float:
+        def here_speed(config: Config, size: int) -> float:
             return self.get(config, size).speed
 
-        def paper_speed(config: str, size: int) -> float:
+        def paper_speed(config: Config, size: int) -> float:
             return self.get(config, size).experiment.paper.cpu[size]
 
-        def fastest_at(speed: Callable[[str, int], float], size: int) -> str:
+        def fastest_at(speed: Callable[[Config, int], float], size: int) -> Config:
             return max(configs, key=lambda c: speed(c, size))
 
         fastest = [fastest_at(here_speed, s) for s in range(n)]
         paper_fast = [fastest_at(paper_speed, s) for s in range(n)]
         wins = sum(1 for f in fastest if f == first)
-        best = max(set(fastest), key=fastest.count)
-        return (f"{self.table}: {last} vs {first} at {' / '.join(self.sizes())}: here "
-                f"{pct(here)}; paper GPU {pct(gpu)}, ARM {pct(cpu)}. Fastest here: "
-                f"{first} at {wins} of {n} sizes" + (
-                    "" if best == first else f" ({best} at {fastest.count(best)})")
-                + f"; paper ARM fastest: {', '.join(dict.fromkeys(paper_fast))}.")
+        best = max(configs, key=fastest.count)  # ties: the earlier row of the table
+        return (f"{self.table}: {last.label} vs {first.label} at {' / '.join(self.sizes())}: "
+                f"here {pct(here)}; paper GPU {pct(gpu)}, ARM {pct(cpu)}. Fastest here: "
+                f"{first.label} at {wins} of {n} sizes" + (
+                    "" if best == first else f" ({best.label} at {fastest.count(best)})")
+                + "; paper ARM fastest: "
+                + f"{', '.join(dict.fromkeys(c.label for c in paper_fast))}.")
 
 
 @dataclass(frozen=True)
@@ -396,7 +460,7 @@ class Reproduction:
                 e = m.experiment
                 here, gpu, cpu = t.normalized(e.config, e.size)
                 rows.append({
-                    "config": e.config, "size": e.size_label, "channels": list(e.channels),
+                    "config": e.config.label, "size": e.size_label, "channels": list(e.channels),
                     "target_madds": e.target_madds, "images_per_s": m.speed,
                     "median_ms": m.measurement.median_ms, "iqr_ms": m.measurement.iqr_ms,
                     "runs": m.measurement.runs, "normalized": here,
@@ -471,7 +535,12 @@ __all__ = [
     "SCALES",
     "TABLES",
     "Bottleneck",
+    "ChannelRatio",
+    "Config",
+    "Elementwise",
     "Experiment",
+    "Fragments",
+    "Groups",
     "Measured",
     "PaperRow",
     "ParallelFragments",

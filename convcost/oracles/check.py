@@ -27,17 +27,13 @@ from convcost.oracles.conventions import (
 )
 from convcost.oracles.peers import RUNNERS, PeerMissing, PeerRun, version_of
 from convcost.oracles.real import RealRun, run_real
+from convcost.records.analysis import Analysis
+from convcost.records.exact import plain
+from convcost.resolve import Resolved, resolve
 
 Number = int | Fraction
 
 PEERS: tuple[str, ...] = ("real", *RUNNERS)
-
-
-def plain(x: Number | str | None) -> int | float | str | None:
-    """An exact count as JSON has it: an int when whole, else a float."""
-    if isinstance(x, Fraction):
-        return int(x) if x.denominator == 1 else float(x)
-    return x
 
 
 @dataclass(frozen=True)
@@ -194,7 +190,7 @@ def _scope_order(modules: dict[str, str]) -> Any:
     return lambda s: (order.get(s, len(order)), s)
 
 
-def _check_real(real: RealRun, analysis: Any, modules: dict[str, str]) -> PeerResult:
+def _check_real(real: RealRun, analysis: Analysis, modules: dict[str, str]) -> PeerResult:
     adapter = ADAPTERS["real"]
     rows = analysis.rows
     res = PeerResult("real", adapter.tool, "ok", version_of("torch"), adapter.verified)
@@ -212,14 +208,17 @@ def _check_real(real: RealRun, analysis: Any, modules: dict[str, str]) -> PeerRe
     return res
 
 
-def _extra_checks(peer: str, run: PeerRun, analysis: Any, model: nn.Module) -> list[Comparison]:
+def _extra_checks(peer: str, run: PeerRun, analysis: Analysis,
+                  model: nn.Module) -> list[Comparison]:
     out = []
     if "params" in run.extra:
         out.append(Comparison("params", run.extra["params"], analysis.evaluation.params_total))
     if peer == "torchinfo":
-        from convcost.report.summary import build_summary
+        from convcost.capture.modules import module_infos
+        from convcost.records.summary import build_summary
 
-        t = build_summary(analysis, model).totals  # torchinfo's sizes, as `convcost summary`
+        # torchinfo's sizes, as `convcost summary` computes them
+        t = build_summary(analysis, module_infos(model)).totals
         if "output_bytes" in run.extra:
             both = t.forward_backward_bytes
             out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
@@ -229,7 +228,7 @@ def _extra_checks(peer: str, run: PeerRun, analysis: Any, model: nn.Module) -> l
     return out
 
 
-def _check_peer(peer: str, run: PeerRun, analysis: Any, model: nn.Module, batch: int,
+def _check_peer(peer: str, run: PeerRun, analysis: Analysis, model: nn.Module, batch: int,
                 modules: dict[str, str]) -> PeerResult:
     adapter = ADAPTERS[peer]
     rows = analysis.rows
@@ -247,18 +246,19 @@ def _check_peer(peer: str, run: PeerRun, analysis: Any, model: nn.Module, batch:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def _resolve(model: nn.Module | str, input_size: Sequence[int] | None,
+def _resolve(model: nn.Module | str | Resolved, input_size: Sequence[int] | None,
              name: str | None) -> tuple[nn.Module, tuple[int, ...], str]:
-    from convcost.api import model_and_input
-
-    module, size, label = model_and_input(model, input_size, name, "cpu")
-    if size is None:
-        raise InvalidArgumentError("give the input size, e.g. crosscheck(model, (1, 3, 224, 224))")
-    return module, tuple(size), label
+    resolved = resolve(model, "cpu", name)
+    if input_size is None:
+        if resolved.default_input is None:
+            raise InvalidArgumentError("give the input size, e.g. crosscheck(model, "
+                                       "(1, 3, 224, 224))")
+        input_size = resolved.input_sizes()[0]
+    return resolved.module, tuple(input_size), resolved.name
 
 
 def crosscheck(
-    model: nn.Module | str,
+    model: nn.Module | str | Resolved,
     input_size: Sequence[int] | None = None,
     *,
     peers: Iterable[str] | None = None,
@@ -304,7 +304,7 @@ def crosscheck(
     return CrossCheck(label, shape, t.madds, t.params, results)
 
 
-def _run_peers(wanted: list[str], module: nn.Module, x: torch.Tensor, analysis: Any,
+def _run_peers(wanted: list[str], module: nn.Module, x: torch.Tensor, analysis: Analysis,
                batch: int, modules: dict[str, str]) -> list[PeerResult]:
     results: list[PeerResult] = []
     for peer in wanted:

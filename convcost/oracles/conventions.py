@@ -6,8 +6,9 @@ Pure Python (no torch): a prediction is computed from the analytic engine's rows
 (:class:`convcost.engine.Row`) alone.
 
 A table key is an op label (``conv2d``) or an op label at a module class (``relu@ReLU``); the
-more specific key wins. A row whose op is in no key contributes nothing (``unmapped``): if the
-peer does count it, the difference shows up as unexplained, never silently.
+more specific key wins; every label must be one a counter declares (:mod:`convcost.engine.labels`),
+or the adapter fails at import. A row whose op is in no key contributes nothing (``unmapped``):
+if the peer does count it, the difference shows up as unexplained, never silently.
 
 Each :class:`Term` is ``coef × quantity(row)``. A term with ``rule=None`` is convcost's own
 multiply-add count (coefficient 1); every other term names the :class:`Rule` that makes the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcost.engine import Row
+from convcost.engine.labels import CONV_TRANSPOSE_LABELS, Family, declared, labels
 from convcost.formulas import numel
 
 
@@ -128,6 +130,9 @@ class Adapter:
     def hint(self) -> str:
         return f"pip install {self.package}"
 
+    def __post_init__(self) -> None:
+        declared(*(key.partition("@")[0] for key in self.table))
+
     def terms_for(self, row: Row) -> tuple[Term, ...] | None:
         """The terms for ``row``: ``op@Module`` first, then ``op``; None = unmapped."""
         found = self.table.get(f"{row.op}@{row.module}")
@@ -139,8 +144,9 @@ class Adapter:
 
 
 M = Term(1, "madds")  # convcost's multiply-adds, no rule needed
-_CONVS = ("conv1d", "conv2d", "conv3d")
-_TCONVS = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+_TCONVS = tuple(sorted(CONV_TRANSPOSE_LABELS))
+_CONVS = tuple(sorted(labels(Family.CONV) - CONV_TRANSPOSE_LABELS))
+_DENSE = (*_CONVS, *_TCONVS, *sorted(labels(Family.LINEAR)))  # linear, matmul, addmm
 _ADAPTIVE_AVG_MODULES = ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d")
 _ADAPTIVE_AVG_OPS = ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d")
 
@@ -171,7 +177,7 @@ FVCORE = Adapter(
     peer="fvcore", tool="fvcore.nn.FlopCountAnalysis(model, x).total()", package="fvcore",
     verified=FVCORE_V, metric="madds-like (1 per multiply-add)",
     table={
-        **{k: (M,) for k in (*_CONVS, *_TCONVS, "linear", "matmul", "addmm", "einsum")},
+        **{k: (M,) for k in _DENSE},
         "batch_norm": (Term(1, "in_numel", "fvcore-bn-per-element"),
                        Term(1, "in_numel_if_affine", "fvcore-bn-per-element")),
         **{k: (Term(4, "in_numel", "fvcore-norm-per-element"),
@@ -212,7 +218,7 @@ THOP = Adapter(
     peer="thop", tool="thop.profile(model, (x,))", package="ultralytics-thop", verified=THOP_V,
     metric="madds-like (\"MACs\")",
     table={
-        **{k: (M,) for k in (*_CONVS, *_TCONVS, "linear", "matmul", "einsum", "attention")},
+        **{k: (M,) for k in (*_CONVS, *_TCONVS, "linear", "matmul", "attention")},
         **{f"batch_norm@{m}": (Term(2, "in_numel", "thop-norm-2-per-element"),
                                Term(2, "in_numel_if_affine", "thop-norm-affine-doubles"))
            for m in _NORM_MODULES},
@@ -332,7 +338,6 @@ PTFLOPS_ATEN = Adapter(
         **{k: (M, Term(1, "bias_adds", "ptflops-aten-bias-adds"))
            for k in (*_CONVS, *_TCONVS, "linear", "addmm")},
         "matmul": (M,),
-        "einsum": (M,),
         "attention": (M, Term(-1, "madds", "ptflops-aten-sdpa-unseen")),
     },
     rules=_PA_RULES,
@@ -401,7 +406,7 @@ FLOPCOUNTER = Adapter(
     tool="torch.utils.flop_counter.FlopCounterMode(display=False).get_total_flops()",
     package="torch", verified=TORCH_V, metric="flops (2 per multiply-add)",
     table={
-        **{k: _TWO for k in (*_CONVS, *_TCONVS, "linear", "matmul", "addmm", "einsum")},
+        **{k: _TWO for k in _DENSE},
         "attention": (M, Term(-1, "madds", "flopcounter-cpu-sdpa-zero")),
     },
     rules=_FC_RULES,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convcost.engine.labels import CONV_TRANSPOSE_LABELS, LINEAR
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import numel
 from convcost.report.tables import Table, to_html, to_markdown
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from convcost.engine import Row
-    from convcost.report.analysis import Analysis
-    from convcost.report.compare import Compared
+    from convcost.records.analysis import Analysis
+    from convcost.records.compare import Compared
 
 PLOT_NAMES = ("per_layer", "cumulative", "roofline")
 PLOT_TITLES = {
@@ -60,7 +61,7 @@ def weights(row: Row) -> int:
     """The conv / linear weights of an op, bias excluded (0 for other ops): a conv's
     ``C_in·C_out/g·∏k`` from its row's shapes, kernel and groups; a linear layer's one weight
     per multiply-add of an output row (``madds / output positions``)."""
-    if row.op == "linear":
+    if row.op == LINEAR:
         pos = _positions(row, -1)
         return row.cost.madds // pos if pos else 0
     if row.conv_kind and row.kernel is not None and row.groups and row.in_shapes:
@@ -73,14 +74,15 @@ def layer_type(row: Row) -> str:
     """The paper-style layer type: ``Conv 1×1``, ``Conv DW 3×3``, ``Conv 3×3`` (a
     non-square kernel by its taps: ``Conv 7-tap``), ``Conv grouped``, ``Fully connected``;
     other ops keep their op label (``batch_norm``)."""
-    if row.op == "linear":
+    if row.op == LINEAR:
         return "Fully connected"
     if not row.conv_kind:
         return row.op
     if row.conv_kind == "pointwise":
         return "Conv 1×1"
-    if row.conv_kind == "grouped" or "transpose" in row.op:
-        return f"Conv {row.conv_kind}" + (" (transposed)" if "transpose" in row.op else "")
+    if row.conv_kind == "grouped" or row.op in CONV_TRANSPOSE_LABELS:
+        transposed = " (transposed)" if row.op in CONV_TRANSPOSE_LABELS else ""
+        return f"Conv {row.conv_kind}{transposed}"
     kernel = row.kernel or ()
     square = len(kernel) == 2 and kernel[0] == kernel[1]
     size = f"{kernel[0]}×{kernel[1]}" if square else f"{math.prod(kernel)}-tap"

@@ -2,55 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
-from convcost.report.analysis import Analysis
+from convcost.engine.labels import Family, labels
+from convcost.records.analysis import Analysis
+from convcost.records.compare import KINDS, Compared
 from convcost.report.tables import Table
 from convcost.report.units import megabytes, shape_text, si
-
-KINDS = ("standard", "depthwise", "pointwise", "grouped")
-
-
-@dataclass(frozen=True)
-class Compared:
-    """One compared model: its analysis, its published top-1 when the zoo knows it, and its
-    measured latency when it was timed (``Measurement.to_dict()`` of ``convcost.latency``)."""
-
-    analysis: Analysis
-    top1: float | None = None
-    top1_source: str | None = None
-    latency: Mapping[str, Any] | None = None
-
-    @property
-    def latency_ms(self) -> float | None:
-        return None if self.latency is None else float(self.latency["median_ms"])
-
-    def shares(self) -> dict[str, float]:
-        """Share of multiply-adds per conv kind (and ``other``: linear, matmul, attention)."""
-        total = self.analysis.totals.madds
-        kinds = self.analysis.by_conv_kind()
-        out = {k: (kinds[k].madds / total if k in kinds and total else 0.0) for k in KINDS}
-        out["other"] = max(0.0, 1.0 - sum(out.values())) if total else 0.0
-        return out
-
-    def record(self) -> dict[str, Any]:
-        a = self.analysis
-        return {
-            "model": a.model,
-            "input": list(a.input),
-            "dtype": a.dtype,
-            "totals": a.totals.as_dict(),
-            "peak_activation_bytes": a.peak_activation_bytes(),
-            "layers": sum(1 for r in a.rows if r.conv_kind or r.op == "linear"),
-            "ops": len(a.rows),
-            "madds_share": self.shares(),
-            "top1": self.top1,
-            "top1_source": self.top1_source,
-            "unsupported": a.unsupported,
-            **({} if self.latency is None else {"latency": dict(self.latency)}),
-        }
 
 
 def _ratio(r: float, less: str, more: str, same: str, tolerance: float = 0.0) -> str:
@@ -147,7 +105,8 @@ def explain(items: Sequence[Compared]) -> list[str]:
         kind, share = max(sh.items(), key=lambda kv: kv[1])
         by_op = c.analysis.by_op()
         total_mem = c.analysis.totals.mem_bytes or 1
-        conv_mem = sum(v.mem_bytes for k, v in by_op.items() if k.startswith("conv"))
+        convs = labels(Family.CONV)
+        conv_mem = sum(v.mem_bytes for k, v in by_op.items() if k in convs)
         notes.append(
             f"{name(c)}: {100 * share:.0f}% of its mult-adds are in {kind} "
             f"{'convs' if kind in KINDS else 'ops (linear, matmul, attention)'}; "
@@ -185,4 +144,4 @@ def display_names(analyses: Sequence[Analysis]) -> list[str]:
     return [f"{a.model} @ {shape_text(a.input[1:])}" if several else a.model for a in analyses]
 
 
-__all__ = ["Compared", "compare_table", "display_names", "explain", "sort_items"]
+__all__ = ["compare_table", "display_names", "explain", "sort_items"]

@@ -1,26 +1,33 @@
-"""Tables of ShuffleNetV2's guideline audit and of the reproduced Tables 1–4.
+"""Tables, verdict sentences and JSON of ShuffleNetV2's guideline audit, and the tables of
+the reproduced Tables 1–4.
 
-Presentation only: the audit is :mod:`convcost.engine.guidelines`, the experiments
-:mod:`convcost.latency.shufflenet_experiments` (imported for typing only, so this module never
-imports torch).
+Presentation only: the audit and its verdicts (numbers) are :mod:`convcost.engine.guidelines`,
+the experiments :mod:`convcost.latency.shufflenet_experiments` (imported for typing only, so
+this module never imports torch).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convcost.engine.guidelines import (
     G1Record,
+    G1Verdict,
     G2Record,
+    G2Verdict,
     G3Record,
+    G3Verdict,
     G4Record,
+    G4Verdict,
     GuidelinesAudit,
+    Verdicts,
 )
 from convcost.report.tables import Table
 from convcost.report.units import shape_text
 
 if TYPE_CHECKING:
     from convcost.latency.shufflenet_experiments import Reproduction, TableResult
+    from convcost.records.guidelines import ModelAudit
 
 
 def _pct(x: float | None) -> str:
@@ -35,10 +42,106 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def ratio_text(c1: int, c2: int) -> str:
+    """``c1:c2`` reduced to ``1:x`` or ``x:1`` (one decimal unless whole): 64, 256 → ``1:4``."""
+    def num(v: float) -> str:
+        return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+    return f"1:{num(c2 / c1)}" if c2 >= c1 else f"{num(c1 / c2)}:1"
+
+
+# --- verdict sentences --------------------------------------------------------------------------
+
+
+def _whole_pct(x: float) -> str:
+    return f"{100 * x:+.0f} %" if abs(x) >= 0.005 else "+0 %"
+
+
+def _where(name: str) -> str:
+    return name or "(root)"
+
+
+def g1_sentence(v: G1Verdict) -> str:
+    if v.worst is None:
+        return "G1: no 1×1 convs with groups 1; nothing to check."
+    w = v.worst
+    return (f"G1: {v.within_tolerance} of {v.convs} 1×1 convs within {100 * v.tolerance:.0f} % "
+            f"of the minimum memory access for their multiply-adds; worst "
+            f"{_whole_pct(w.excess)} in {_where(w.name)} (c1:c2 = {ratio_text(w.c1, w.c2)}); "
+            f"all together {_whole_pct(v.total_excess or 0.0)}.")
+
+
+def g2_sentence(v: G2Verdict) -> str:
+    if v.worst is None or v.median_penalty is None:
+        return "G2: no grouped convs (depthwise convs excluded); no group-conv penalty."
+    w = v.worst
+    return (f"G2: {v.convs} grouped convs ({v.pointwise} pointwise), g = "
+            f"{', '.join(map(str, v.groups))}; median memory-access penalty "
+            f"{_whole_pct(v.median_penalty)} over groups 1 at equal multiply-adds, worst "
+            f"{_whole_pct(w.penalty)} in {_where(w.name)} (g = {w.groups}).")
+
+
+def g3_sentence(v: G3Verdict) -> str:
+    w = v.most_fragmented
+    if w is None:
+        return "G3: no blocks found; nothing to check."
+    return (f"G3: {v.blocks} blocks; median {v.median_ops:g} ops, {v.median_convs:g} convs, "
+            f"{v.median_branches:g} branch(es) per block; most fragmented {_where(w.name)} "
+            f"({w.branches} branch(es), {w.convs} convs of which {w.small_convs} below "
+            f"{100 * v.small_fraction:.0f} % of its multiply-adds, {w.ops} ops).")
+
+
+def g4_sentence(v: G4Verdict) -> str:
+    text = (f"G4: elementwise ops are {100 * v.elementwise_share:.0f} % of memory access"
+            f"{' (BN folded)' if v.fold_bn else ''}")
+    if v.depthwise_share:
+        text += f", {100 * v.paper_share:.0f} % with depthwise convs as the paper counts them"
+    if v.time_share is not None:
+        text += f"; {100 * v.time_share:.0f} % of measured time"
+    named = ", ".join(f"{r.op} {100 * r.share:.0f} %" for r in v.largest)
+    return text + (f"; largest: {named}." if named else ".")
+
+
+def verdict_sentences(v: Verdicts) -> dict[str, str]:
+    """One line per guideline, keyed ``g1`` .. ``g4``."""
+    return {"g1": g1_sentence(v.g1), "g2": g2_sentence(v.g2), "g3": g3_sentence(v.g3),
+            "g4": g4_sentence(v.g4)}
+
+
+def _g1_dict(r: G1Record) -> dict[str, object]:
+    """The record's numbers with its ``ratio`` text after ``c2``."""
+    out: dict[str, object] = {}
+    for key, value in r.as_dict().items():
+        out[key] = value
+        if key == "c2":
+            out["ratio"] = ratio_text(r.c1, r.c2)
+    return out
+
+
+def audit_payload(result: GuidelinesAudit | ModelAudit) -> dict[str, Any]:
+    """``convcost guidelines --format json``: ``result.to_dict()``'s numbers with the text
+    the engine leaves out: the verdict sentences (``verdicts``, before ``g1``) and every G1
+    record's ``ratio``."""
+    audit = result if isinstance(result, GuidelinesAudit) else result.audit
+    out: dict[str, Any] = {}
+    for key, value in result.to_dict().items():
+        if key == "g1":
+            out["verdicts"] = verdict_sentences(audit.verdicts)
+            worst = audit.verdicts.g1.worst
+            value = {**value, "convs": [_g1_dict(r) for r in audit.g1],
+                     "verdict": {**value["verdict"],
+                                 "worst": None if worst is None else _g1_dict(worst)}}
+        out[key] = value
+    return out
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
 def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> list[Table]:
     """One table per guideline (worst offenders first), the verdict as the table's note."""
     prefix = f"{title}: " if title else ""
-    v = result.verdicts
+    v = verdict_sentences(result.verdicts)
 
     g1 = Table(f"{prefix}G1 — 1×1 convs against the minimum memory access for their "
                "multiply-adds", ["layer", "c1", "c2", "c1:c2", "madds", "MAC (elements)",
@@ -48,9 +151,10 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
                             "excess"])
     for r in result.worst("g1", top):
         assert isinstance(r, G1Record)
-        g1.add([r.name, str(r.c1), str(r.c2), r.ratio, _n(r.madds), _n(r.mac), _n(r.bound),
+        ratio = ratio_text(r.c1, r.c2)
+        g1.add([r.name, str(r.c1), str(r.c2), ratio, _n(r.madds), _n(r.mac), _n(r.bound),
                 _pct(r.excess)],
-               [r.name, r.c1, r.c2, r.ratio, r.madds, r.mac, r.bound, r.excess])
+               [r.name, r.c1, r.c2, ratio, r.madds, r.mac, r.bound, r.excess])
     g1.notes.append(v["g1"])
 
     g2 = Table(f"{prefix}G2 — grouped convs against groups 1 at equal multiply-adds",
@@ -115,7 +219,7 @@ def reproduction_table(t: TableResult) -> Table:
                   "(speed normalised to the first row)", cols,
                   right_align=frozenset(range(2, len(cols))))
     for config in t.configs():
-        row = [config]
+        row = [config.label]
         chans = []
         for i in range(len(sizes)):
             m = t.get(config, i)
@@ -141,4 +245,15 @@ def reproduction_tables(rep: Reproduction) -> list[Table]:
     return tables
 
 
-__all__ = ["audit_tables", "reproduction_table", "reproduction_tables"]
+__all__ = [
+    "audit_payload",
+    "audit_tables",
+    "g1_sentence",
+    "g2_sentence",
+    "g3_sentence",
+    "g4_sentence",
+    "ratio_text",
+    "reproduction_table",
+    "reproduction_tables",
+    "verdict_sentences",
+]

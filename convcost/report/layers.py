@@ -1,4 +1,4 @@
-"""Per-layer, per-op and per-module tables of an :class:`~convcost.report.analysis.Analysis`."""
+"""Per-layer, per-op and per-module tables of an :class:`~convcost.records.analysis.Analysis`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from convcost.report.tables import Table, to_html
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
-    from convcost.report.analysis import Analysis
+    from convcost.records.analysis import Analysis
 
 
 _KIND_TAG = {"depthwise": "dw", "pointwise": "pw", "grouped": "grouped", "standard": ""}

@@ -24,24 +24,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convcost.engine.labels import Family, labels
 from convcost.errors import InvalidArgumentError
-from convcost.report.points import (
-    COST_AXES,
-    CostPoint,
-    pareto_frontier,
-    point_for,
-    sweep_points,
-    sweepable_models,
-    with_latency,
-    zoo_points,
-)
+from convcost.records.points import COST_AXES, CostPoint, pareto_frontier
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from convcost.report.analysis import Analysis
+    from convcost.records.analysis import Analysis
 
 DPI = 100
 
@@ -124,10 +116,13 @@ def _tick_format(axis: str) -> Any:
     return _si_formatter("B" if axis == "mem_bytes" else "")
 
 
+_PRODUCTS = labels(Family.LINEAR, Family.ATTENTION)  # linear, matmul, addmm, attention
+
+
 def _kind(row: Any) -> str:
     if row.conv_kind:
         return str(row.conv_kind)
-    return "linear" if row.op in ("linear", "matmul", "bmm", "einsum", "attention") else "other"
+    return "linear" if row.op in _PRODUCTS else "other"
 
 
 # --- label placement ---------------------------------------------------------------------------
@@ -291,7 +286,7 @@ def accuracy_vs_cost(points: Sequence[CostPoint], x: str = "madds", *,
         raise InvalidArgumentError(f"labels must be auto, all, frontier or none, got {labels!r}")
     usable = [p for p in points if p.top1 is not None and p.value(x) is not None]
     if not usable:
-        hint = (" (attach measurements with convcost.report.points.with_latency)"
+        hint = (" (attach measurements with convcost.studies.with_latency)"
                 if x == "latency_ms" else "")
         raise InvalidArgumentError(f"no point has both a top-1 and {x}{hint}")
     xs = [float(p.value(x) or 0.0) for p in usable]  # never None: filtered above
@@ -401,20 +396,18 @@ def _fmt(v: float, axis: str) -> str:
 
 # --- width and resolution sweeps ---------------------------------------------------------------
 
-def width_resolution_sweep(model: str = "mobilenet_v1",
-                           alphas: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                           resolutions: Sequence[int] = (128, 160, 192, 224),
-                           points: Sequence[CostPoint] | None = None) -> Figure:
+def width_resolution_sweep(points: Sequence[CostPoint]) -> Figure:
     """Multiply-adds and parameters of a ``width_mult`` zoo model over α × input size.
 
     Left: multiply-adds against α, one curve per resolution, with the closed form α²·ρ² drawn
     from the largest variant (dashed). Right: parameters against α with α² (dashed); parts
     that do not scale as α² (a classifier whose in-features scale as α, a head kept at full
     width as in MobileNet V2) keep the narrow models above it.
-    Published top-1 values are written next to the variants that have one. ``points`` skips
-    the analysis (e.g. from :func:`convcost.report.points.sweep_points`).
+    Published top-1 values are written next to the variants that have one. ``points``: one
+    model's variants (:func:`convcost.studies.sweep_points`; ``convcost.plots`` makes them
+    from a model name).
     """
-    pts = list(points) if points is not None else sweep_points(model, alphas, resolutions)
+    pts = list(points)
     if not pts:
         raise InvalidArgumentError("width_resolution_sweep needs at least one point")
     alphas = sorted({_alpha(p) for p in pts})
@@ -474,10 +467,7 @@ def width_resolution_sweep(model: str = "mobilenet_v1",
 
 
 def _alpha(p: CostPoint) -> float:
-    for part in p.variant.split(","):
-        if part.startswith("width_mult="):
-            return float(part.partition("=")[2])
-    return 1.0
+    return p.width_mult
 
 
 # --- depthwise-separable ratio -----------------------------------------------------------------
@@ -745,7 +735,7 @@ def predicted_vs_measured(names: Sequence[str], measured_ms: Sequence[float],
     return fig
 
 
-__all__ = [  # the points helpers are re-exported so that convcost.plots is one stop
+__all__ = [
     "AXIS_LABELS",
     "COMPARE_FIELDS",
     "COST_AXES",
@@ -760,14 +750,9 @@ __all__ = [  # the points helpers are re-exported so that convcost.plots is one 
     "pareto_frontier",
     "per_layer_cost",
     "place_labels",
-    "point_for",
     "predicted_vs_measured",
     "roofline_scatter",
     "save_figure",
     "separable_ratio_surface",
-    "sweep_points",
-    "sweepable_models",
     "width_resolution_sweep",
-    "with_latency",
-    "zoo_points",
 ]

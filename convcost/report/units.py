@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from convcost.graph import shape_text  # one shape formatter, re-exported here
+
 _PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
@@ -26,15 +28,6 @@ def si(value: float, decimals: int = 2) -> str:
     if v == int(v):
         return f"{sign}{int(v)}"
     return f"{sign}{v:.{decimals}f}"
-
-
-def shape_text(shape: object, sep: str = "×") -> str:
-    """``(1, 3, 224, 224) -> '1×3×224×224'`` (``sep="x"`` for CSV and file names).
-
-    >>> shape_text((1, 3, 224, 224)), shape_text([2, 8], "x"), shape_text(())
-    ('1×3×224×224', '2x8', '')
-    """
-    return sep.join(map(str, shape))  # type: ignore[call-overload]
 
 
 def megabytes(nbytes: float, decimals: int = 2) -> str:
@@ -58,3 +51,6 @@ def times(ratio: float) -> str:
 def fraction(value: Fraction, decimals: int = 6) -> str:
     """``Fraction(521, 4608) -> '521/4608 = 0.113064'``."""
     return f"{value.numerator}/{value.denominator} = {float(value):.{decimals}f}"
+
+
+__all__ = ["fraction", "megabytes", "shape_text", "si", "times"]

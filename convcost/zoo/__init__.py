@@ -76,14 +76,6 @@ def build(spec: str | ZooEntry, *, device: str | torch.device = "meta",
     return model.eval()
 
 
-def resolve(spec: str, device: str = "meta") -> tuple[nn.Module, tuple[int, ...]]:
-    """A zoo spec's model, built on ``meta`` (nothing computed) or, for any other device, on
-    the CPU with real random weights, and its default input without the batch (C, H, W)."""
-    entry, options = parse_spec(spec)
-    model = build(entry, device="meta" if device == "meta" else "cpu", **options)
-    return model, entry.default_input
-
-
 __all__ = [
     "ModelSpecError",
     "Option",
@@ -92,5 +84,4 @@ __all__ = [
     "get_entry",
     "list_entries",
     "parse_spec",
-    "resolve",
 ]

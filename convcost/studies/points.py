@@ -1,89 +1,41 @@
-"""Models as points in accuracy-vs-cost space, and the Pareto frontier among them.
-
-Pure data (no matplotlib): :func:`zoo_points` gathers every published result of the zoo
-(``convcost/data/published.csv``) with the cost convcost computes for that exact variant and
-input size; :func:`pareto_frontier` picks the points that no other point beats on both axes.
-Latency is not measured here: attach it with :func:`with_latency` when you have it.
-"""
+"""Zoo variants as points in accuracy-vs-cost space: every published result with the cost
+convcost computes for that exact variant and input size, width × resolution sweeps, and
+measured latency attached by spec."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from convcost.errors import InvalidArgumentError
-
-COST_AXES = ("madds", "params", "mem_bytes", "flops", "latency_ms")
-
-
-@dataclass(frozen=True)
-class CostPoint:
-    """One model variant at one input size: its published top-1 and its computed cost."""
-
-    model: str  # zoo name
-    variant: str  # canonical option string, "" for the defaults
-    resolution: int
-    top1: float | None
-    params: int
-    madds: int
-    flops: int
-    mem_bytes: int
-    family: str = ""
-    source: str = ""
-    latency_ms: float | None = None
-    is_default: bool = False  # the model's default options at its default input size
-
-    @property
-    def spec(self) -> str:
-        """The zoo spec of this variant: ``mobilenet_v1:width_mult=0.5``."""
-        return f"{self.model}:{self.variant}" if self.variant else self.model
-
-    @property
-    def label(self) -> str:
-        """A short plot label: ``mobilenet_v1 α=0.5 @160`` (resolution shown when not 224)."""
-        short = (self.variant.replace("width_mult=", "α=").replace("groups=", "g=")
-                 .replace("scale=", "×").replace(",", " "))
-        text = f"{self.model} {short}".strip()
-        return text if self.resolution == 224 else f"{text} @{self.resolution}"
-
-    def value(self, axis: str) -> float | None:
-        """The figure on ``axis`` (one of :data:`COST_AXES` or ``top1``); None when unknown."""
-        if axis not in (*COST_AXES, "top1"):
-            raise InvalidArgumentError(f"axis must be one of {', '.join(COST_AXES)} or top1, "
-                                       f"got {axis!r}")
-        v = getattr(self, axis)
-        return None if v is None else float(v)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "variant": self.variant, "spec": self.spec,
-                "resolution": self.resolution, "family": self.family, "top1": self.top1,
-                "params": self.params, "madds": self.madds, "flops": self.flops,
-                "mem_bytes": self.mem_bytes, "latency_ms": self.latency_ms,
-                "source": self.source, "is_default": self.is_default}
+from convcost.records.points import CostPoint
+from convcost.resolve import resolve
 
 
 def point_for(spec: str, resolution: int | None = None, *, dtype: str = "float32") -> CostPoint:
     """The cost point of one zoo spec at ``resolution`` (default: the model's own input),
     with the published top-1 when the zoo's table has this variant at this size."""
     from convcost.api import analyze
-    from convcost.zoo import build, parse_spec
+    from convcost.studies.compare import published_top1
     from convcost.zoo._spec import format_options
-    from convcost.zoo.published import lookup_top1
 
-    entry, options = parse_spec(spec)
+    model = resolve(spec)
+    entry = model.entry
+    if entry is None:
+        raise InvalidArgumentError(f"{spec!r} is not a zoo spec; cost points are zoo variants")
     channels, height, _ = entry.default_input
     res = resolution or height
-    a = analyze(build(entry, **options), (1, channels, res, res),  # type: ignore[arg-type]
-                dtype=dtype, name=spec)
-    pub = lookup_top1(entry.name, options, res)
-    options_text = format_options(entry, options)
+    a = analyze(model, (1, channels, res, res), dtype=dtype)
+    top1, source = published_top1(model, res)
+    options_text = format_options(entry, model.options)
+    # the non-default options, typed, in the entry's order (as the canonical text has them)
+    typed = {o.name: model.options[o.name] for o in entry.options
+             if o.name in model.options and model.options[o.name] != o.default}
     t = a.totals
-    return CostPoint(model=entry.name, variant=options_text, resolution=res,
-                     top1=pub.top1 if pub else None, params=t.params, madds=t.madds,
-                     flops=t.flops, mem_bytes=t.mem_bytes, family=entry.family,
-                     source=pub.source if pub else "",
-                     is_default=not options_text and res == height)
+    return CostPoint(model=entry.name, variant=options_text, resolution=res, top1=top1,
+                     params=t.params, madds=t.madds, flops=t.flops, mem_bytes=t.mem_bytes,
+                     family=entry.family, source=source or "",
+                     is_default=not options_text and res == height, options=typed)
 
 
 def zoo_points(models: Iterable[str] | None = None, *, variants: bool = True,
@@ -178,36 +130,5 @@ def canonical_spec(spec: str) -> str:
     return f"{entry.name}:{text}" if text else entry.name
 
 
-def pareto_frontier(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
-    """Indices of the points on the frontier of *low x, high y*, in order of increasing x.
-
-    A point is on the frontier when no other point has ``x <= its x`` and ``y >= its y`` with
-    at least one strict (ties on both keep the first). Sort by x (then y descending) and keep
-    each point whose y beats every y seen so far: O(n log n).
-
-    >>> pareto_frontier([1, 2, 3, 4], [50, 40, 60, 60])
-    [0, 2]
-    """
-    if len(xs) != len(ys):
-        raise InvalidArgumentError(f"xs and ys differ in length: {len(xs)} vs {len(ys)}")
-    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i], i))
-    front: list[int] = []
-    best = float("-inf")
-    for i in order:
-        if ys[i] > best:
-            front.append(i)
-            best = ys[i]
-    return front
-
-
-__all__ = [
-    "COST_AXES",
-    "CostPoint",
-    "canonical_spec",
-    "pareto_frontier",
-    "point_for",
-    "sweep_points",
-    "sweepable_models",
-    "with_latency",
-    "zoo_points",
-]
+__all__ = ["canonical_spec", "point_for", "sweep_points", "sweepable_models", "with_latency",
+           "zoo_points"]

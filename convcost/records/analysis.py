@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.engine import Evaluation, ModuleCost, Row, by_conv_kind, by_module, by_op
 from convcost.formulas import COST_FIELDS, Cost, numel
-from convcost.report.units import shape_text
+from convcost.graph import shape_text
 
 if TYPE_CHECKING:
     import pandas as pd
