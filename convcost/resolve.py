@@ -46,8 +46,8 @@ class Resolved:
             return [(batch, *parse_input(s)) for s in inputs]
         if self.default_input is None:
             raise InvalidArgumentError(
-                f"{self.name} has no default input: give its input size with --input (e.g. --input 224 "
-                "or --input 3x224x224; Python: input_size=(1, 3, 224, 224))")
+                f"{self.name} has no default input: give its input size with --input (e.g. "
+                "--input 224 or --input 3x224x224; Python: input_size=(1, 3, 224, 224))")
         return [(batch, *self.default_input)]
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +20,7 @@ from typer.core import TyperGroup
 
 from convcost import __version__
 from convcost.errors import ConvcostError
+from convcost.files import atomic_path
 
 try:  # typer >= 0.2x vendors click
     from typer._click.exceptions import ClickException
@@ -121,21 +120,6 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """convcost: parameters, multiply-adds and memory-access cost, layer by layer."""
-
-
-@contextmanager
-def atomic_path(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` to write to; renamed onto ``out`` (mode 0644) when the
-    block succeeds, removed when it fails: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_text(text: str, out: Path | None) -> None:

@@ -19,10 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcost.engine.labels import CONV_TRANSPOSE_LABELS, LINEAR
 from convcost.errors import InvalidArgumentError
+from convcost.files import write_folder
 from convcost.formulas import numel
 from convcost.report.tables import Table, to_html, to_markdown
 from convcost.report.units import megabytes, shape_text, si
@@ -356,31 +354,13 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
         raise InvalidArgumentError("a report needs at least one model")
     out = Path(out)
     check_report_folder(out, force)
-    parent = out.parent
     secs = sections(items)
     title = title or "convcost report: " + ", ".join(s.analysis.model for s in secs)
     images = render_images(secs, dpi)
     files = {"report.md": render_markdown(secs, title).encode("utf-8"),
              "report.html": render_html(secs, title, images).encode("utf-8"), **images,
              MARKER: b"convcost report folder: convcost report --force may replace it\n"}
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
-    old: Path | None = None
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        os.chmod(tmp, 0o755)  # mkdtemp makes 0700
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():  # put the previous report back
-            os.replace(old / out.name, out)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    write_folder(out, files)
     return [out / name for name in files if name != MARKER]
 
 

@@ -4,49 +4,22 @@ Each use case resolves its models once (:func:`convcost.resolve.resolve`), calls
 below (the analysis, the zoo, the oracles, the latency model) and returns records from
 :mod:`convcost.records` (or the oracles' and latency layer's own); it never renders. The CLI is
 parse → use case → render (``report/``) → exit code, and Python users call the same functions.
-
-Imported lazily: ``import convcost.studies`` does not import torch.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from convcost.studies.bench import bench
-    from convcost.studies.check import check
-    from convcost.studies.compare import compare, published_top1
-    from convcost.studies.guidelines import audit, reproduce
-    from convcost.studies.points import (
-        canonical_spec,
-        point_for,
-        sweep_points,
-        sweepable_models,
-        with_latency,
-        zoo_points,
-    )
-    from convcost.studies.summary import summary
-    from convcost.studies.zoo import zoo_rows
-
-_WHERE = {
-    "bench": "bench", "check": "check", "compare": "compare", "published_top1": "compare",
-    "audit": "guidelines", "reproduce": "guidelines", "canonical_spec": "points",
-    "point_for": "points", "sweep_points": "points", "sweepable_models": "points",
-    "with_latency": "points", "zoo_points": "points", "summary": "summary",
-    "zoo_rows": "zoo",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"convcost.studies.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'convcost.studies' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
-
+from convcost.studies.bench import bench
+from convcost.studies.check import check
+from convcost.studies.compare import compare, published_top1
+from convcost.studies.guidelines import audit, reproduce
+from convcost.studies.points import (
+    canonical_spec,
+    point_for,
+    sweep_points,
+    sweepable_models,
+    with_latency,
+    zoo_points,
+)
+from convcost.studies.summary import summary
+from convcost.studies.zoo import zoo_rows
 
 __all__ = ["audit", "bench", "canonical_spec", "check", "compare", "point_for", "published_top1",
            "reproduce", "summary", "sweep_points", "sweepable_models", "with_latency",
