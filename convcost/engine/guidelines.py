@@ -270,7 +270,7 @@ def g2_verdict(records: Sequence[G2Record]) -> G2Verdict:
 
 def g3_verdict(records: Sequence[G3Record], small_fraction: float) -> G3Verdict:
     def median(values: list[int]) -> float | None:
-        return statistics.median(values) if values else None
+        return float(statistics.median(values)) if values else None
 
     return G3Verdict(len(records), median([r.ops for r in records]),
                      median([r.convs for r in records]), median([r.branches for r in records]),
