@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import convcost
+from convcost import plots
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
-from convcost import plots
 from convcost.records.points import CostPoint, pareto_frontier
 from convcost.studies.points import point_for, with_latency, zoo_points
 from convcost.zoo import build
