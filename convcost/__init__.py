@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from convcost.oracles import crosscheck
     from convcost.records import Analysis, Summary
     from convcost.report import breakdown
-    from convcost.studies import summary
+    from convcost.studies.summary import summary
 
 # public name -> the module that defines it; imported on first use, so that
 # ``import convcost`` stays cheap (torch, pandas, matplotlib come with the parts that need them)

@@ -8,24 +8,24 @@ families with :func:`labels`.
 
 The families (:class:`~convcost.engine.registry.Family`):
 
-===============  =============================================================================
-``conv``         ``conv1d``..``conv3d``, ``conv_transpose1d``..``conv_transpose3d``
-``linear``       dense products: ``linear`` (one operand is a weight), ``matmul``, ``addmm``
-``attention``    fused scaled-dot-product attention
-``norm``         ``batch_norm``, ``layer_norm``, ``group_norm``
-``activation``   ``relu``, ``relu6``, ``hardtanh``, ``gelu``, ``silu``, ``sigmoid``, ...
-``softmax``      ``softmax``, ``log_softmax``
-``elementwise``  unary math (``exp``, ``sqrt``...), binary (``add``, ``mul``...), ternary
-                 (``where``, ``addcmul``...) and ``gate_mul`` (an SE-style channel gate)
-``reduction``    ``mean``, ``sum``, ``amax``, ``amin``, ``prod``
-``pool``         ``max_pool1d``..``3d``, ``avg_pool1d``..``3d``
+=================  =============================================================================
+``conv``           ``conv1d``..``conv3d``, ``conv_transpose1d``..``conv_transpose3d``
+``linear``         dense products: ``linear`` (one operand is a weight), ``matmul``, ``addmm``
+``attention``      fused scaled-dot-product attention
+``norm``           ``batch_norm``, ``layer_norm``, ``group_norm``
+``activation``     ``relu``, ``relu6``, ``hardtanh``, ``gelu``, ``silu``, ``sigmoid``, ...
+``softmax``        ``softmax``, ``log_softmax``
+``elementwise``    unary math (``exp``, ``sqrt``...), binary (``add``, ``mul``...), ternary
+                   (``where``, ``addcmul``...) and ``gate_mul`` (an SE-style channel gate)
+``reduction``      ``mean``, ``sum``, ``amax``, ``amin``, ``prod``
+``pool``           ``max_pool1d``..``3d``, ``avg_pool1d``..``3d``
 ``adaptive_pool``  ``adaptive_max_pool1d``..``3d``, ``adaptive_avg_pool1d``..``3d``
-``movement``     ``cat`` (also ``stack``), ``copy``, ``pad``
-``resample``     ``interpolate``
-``fill``         ``fill`` (zeros, ones, full, arange)
-``params``       ``unused_params``: the engine's row for parameters no op read
-``custom``       a user's own op (``Registry.extended``); no built-in label
-===============  =============================================================================
+``movement``       ``cat`` (also ``stack``), ``copy``, ``pad``
+``resample``       ``interpolate``
+``fill``           ``fill`` (zeros, ones, full, arange)
+``params``         ``unused_params``: the engine's row for parameters no op read
+``custom``         a user's own op (``Registry.extended``); no built-in label
+=================  =============================================================================
 
 Pure Python, like the rest of the engine.
 """
