@@ -64,10 +64,19 @@ def _make_inputs(input_size: Any, inputs: Any, device: str,
     for s in sizes:
         if any(d <= 0 for d in s):
             raise InvalidArgumentError(f"input sizes must be positive, got {tuple(s)}")
-    if device == "meta":
-        return tuple(torch.empty(tuple(s), dtype=dtype, device="meta") for s in sizes)
     gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
-    return tuple(torch.randn(tuple(s), generator=gen, dtype=dtype).to(device) for s in sizes)
+
+    def make(s: Sequence[int]) -> torch.Tensor:
+        # a shape may carry its own dtype (convcost.specs.InputShape: "128:int64")
+        own = getattr(s, "dtype", None)
+        want = dtype if own is None else getattr(torch, own)
+        if device == "meta":
+            return torch.empty(tuple(s), dtype=want, device="meta")
+        if want.is_floating_point:
+            return torch.randn(tuple(s), generator=gen, dtype=want).to(device)
+        return torch.zeros(tuple(s), dtype=want, device=device)  # valid ids for any embedding
+
+    return tuple(make(s) for s in sizes)
 
 
 def analyze(

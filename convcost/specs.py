@@ -3,20 +3,25 @@
 * a zoo name, with options: ``mobilenet_v1``, ``mobilenet_v1:width_mult=0.5``;
 * user code: ``path/to/file.py:ClassOrFactory`` or ``package.module:factory``.
 
-Input specs: ``224`` -> (3, 224, 224); ``CxHxW``; ``HxW`` -> (3, H, W); several comma-free
-specs for several inputs.
+Input specs (``--input``, one per positional input): ``224`` -> an image (3, 224, 224);
+``AxBx...`` -> that shape, any rank; a ``:dtype`` suffix (``128:int64``) makes any spec a
+literal shape with that dtype. The batch (``--batch``) is put in front.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
+import math
 import re
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, redirect_stderr, suppress
 from pathlib import Path
 from typing import Any
 
-from convcost.errors import ModelSpecError
+from convcost.errors import ConvcostError, InvalidArgumentError, ModelSpecError
 
 _USER_CODE = re.compile(r"^(?P<target>.+?):(?P<attr>[A-Za-z_][A-Za-z0-9_.]*)$")
 
@@ -24,6 +29,36 @@ _USER_CODE = re.compile(r"^(?P<target>.+?):(?P<attr>[A-Za-z_][A-Za-z0-9_.]*)$")
 def is_user_code(spec: str) -> bool:
     """``file.py:Name`` or ``module:name``: zoo options always hold '=' after the ':'."""
     return bool(_USER_CODE.match(spec))
+
+
+@contextmanager
+def _user_code(what: str, folder: Path) -> Iterator[None]:
+    """Run a user's import or factory: ``folder`` importable while it runs (a model file may
+    import a module beside it; ``pkg.mod`` resolves from the current folder), and an exit or
+    failure becomes one :class:`ModelSpecError` naming ``what``, with the last line the code
+    wrote to stderr (argparse's complaint, say)."""
+    added = str(folder) not in sys.path
+    if added:
+        sys.path.insert(0, str(folder))
+    err = io.StringIO()
+    try:
+        with redirect_stderr(err):
+            yield
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        said = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+        raise ModelSpecError(f"{what} called sys.exit({exc.code!r})"
+                             + (f": {said[-1].strip()}" if said else "")
+                             + "; model code must not parse arguments or exit") from None
+    except ModelSpecError:
+        raise
+    except BaseException as exc:  # the user's code failed: say where, in one line
+        raise ModelSpecError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if added and str(folder) in sys.path:
+            sys.path.remove(str(folder))
+    sys.stderr.write(err.getvalue())  # what the code said on stderr, passed on
 
 
 def load_user_model(spec: str) -> tuple[Any, str]:
@@ -46,16 +81,20 @@ def load_user_model(spec: str) -> tuple[Any, str]:
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[name] = module
         try:
-            loader_spec.loader.exec_module(module)
-        except Exception as exc:
+            with _user_code(f"importing {target}", path.resolve().parent):
+                loader_spec.loader.exec_module(module)
+        except BaseException:
             sys.modules.pop(name, None)
-            raise ModelSpecError(f"importing {target} failed: {type(exc).__name__}: {exc}") from exc
+            raise
     else:
         try:
-            module = importlib.import_module(target)
-        except Exception as exc:
-            raise ModelSpecError(f"cannot import module {target!r}: {type(exc).__name__}: "
-                                 f"{exc}") from exc
+            with _user_code(f"importing module {target!r}", Path.cwd()):
+                module = importlib.import_module(target)
+        except ModelSpecError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ModuleNotFoundError) and cause.name == target:
+                raise ModelSpecError(_not_found(target, attr)) from None
+            raise
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -67,33 +106,88 @@ def load_user_model(spec: str) -> tuple[Any, str]:
         return obj, spec
     if not callable(obj):
         raise ModelSpecError(f"{spec} is neither an nn.Module nor a class or factory")
-    try:
+    source = getattr(module, "__file__", None)
+    folder = Path(source).resolve().parent if source else Path.cwd()
+    with _user_code(f"calling {spec}()", folder):
         model = obj()
-    except Exception as exc:
-        raise ModelSpecError(f"calling {spec}() failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(model, nn.Module):
         raise ModelSpecError(f"{spec}() returned {type(model).__name__}, not an nn.Module")
     return model, spec
 
 
-def parse_input(spec: str, default_channels: int = 3) -> tuple[int, ...]:
-    """``'224'`` -> (3, 224, 224); ``'3x160x160'``; ``'128x256'`` -> (3, 128, 256); ``'1x16000'``
-    keeps an explicit rank when it has 1 or 3+ dims (C, L) / (C, D, H, W).
+def _not_found(target: str, attr: str) -> str:
+    """``name:word`` where ``name`` is no module: most likely a zoo option without a value."""
+    return (f"no module named {target!r}: for a zoo model's option write "
+            f"{target}:{attr}=VALUE; for your own code, path/to/file.py:{attr} or "
+            f"package.module:{attr}")
+
+
+class InputShape(tuple[int, ...]):
+    """One input's shape (a plain tuple of ints wherever a shape is expected) that may also
+    say its dtype: ``128:int64`` is ``InputShape((128,), dtype="int64")``. ``dtype`` None means
+    the analysed floating dtype (``--dtype``)."""
+
+    dtype: str | None
+
+    def __new__(cls, dims: Iterable[int], dtype: str | None = None) -> InputShape:
+        self = super().__new__(cls, tuple(dims))
+        self.dtype = dtype
+        return self
+
+    def __repr__(self) -> str:
+        return f"{tuple(self)!r}:{self.dtype}" if self.dtype else repr(tuple(self))
+
+
+def batched(shape: Iterable[int], batch: int) -> InputShape:
+    """``shape`` (one sample, an :class:`InputShape` or a plain tuple) with the batch in front,
+    its dtype kept; refused when the whole input could not exist."""
+    dims = (batch, *shape)
+    if math.prod(dims) > _MAX_NUMEL:
+        raise InvalidArgumentError(f"input {'x'.join(map(str, dims))} is too large (more than "
+                                   "2^62 elements)")
+    return InputShape(dims, getattr(shape, "dtype", None))
+
+
+_MAX_NUMEL = 2**62  # beyond this no tensor size fits torch's int64 arithmetic
+_DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8",
+           "uint8", "bool")
+
+
+def parse_input(spec: str, default_channels: int = 3) -> InputShape:
+    """One ``--input``: the shape of one sample (no batch) and, with a suffix, its dtype.
+
+    * ``224`` (one bare integer) -> an image ``(3, 224, 224)``;
+    * ``AxBx...`` -> that shape, of any rank: ``1x16000`` for a Conv1d, ``3x224x224``;
+    * a ``:dtype`` suffix makes any spec a literal shape and sets its dtype: ``128:int64``
+      (token ids) -> ``(128,)``, ``16:float32`` -> ``(16,)``, ``3x224x224:float16``.
+
+    >>> parse_input("224"), parse_input("1x16000"), parse_input("128:int64")
+    ((3, 224, 224), (1, 16000), (128,):int64)
     """
     text = spec.strip().lower().replace("×", "x").replace(",", "x")
+    body, colon, dtype = text.partition(":")
+    dtype = dtype.strip()
+    if colon:
+        from convcost.formulas._core import canonical_dtype
+
+        with suppress(ConvcostError):  # an integer dtype is no alias: kept as written
+            dtype = canonical_dtype(dtype)
+        if dtype not in _DTYPES:
+            raise ModelSpecError(f"input spec {spec!r}: unknown dtype {dtype!r}; use one of "
+                                 f"{', '.join(_DTYPES)}")
     try:
-        dims = tuple(int(p) for p in text.split("x"))
+        dims = tuple(int(p) for p in body.split("x"))
     except ValueError:
         raise ModelSpecError(
-            f"input spec {spec!r} must be like 224, 3x224x224 or 128x256"
+            f"input spec {spec!r} must be like 224, 3x224x224, 1x16000 or 128:int64"
         ) from None
     if any(d <= 0 for d in dims):
         raise ModelSpecError(f"input spec {spec!r} must have positive sizes")
-    if len(dims) == 1:
-        return (default_channels, dims[0], dims[0])
-    if len(dims) == 2:
-        return (default_channels, *dims)
-    return dims
+    if math.prod(dims) > _MAX_NUMEL:
+        raise ModelSpecError(f"input spec {spec!r} is too large (more than 2^62 elements)")
+    if len(dims) == 1 and not colon:
+        return InputShape((default_channels, dims[0], dims[0]))
+    return InputShape(dims, dtype or None)
 
 
-__all__ = ["is_user_code", "load_user_model", "parse_input"]
+__all__ = ["InputShape", "batched", "is_user_code", "load_user_model", "parse_input"]

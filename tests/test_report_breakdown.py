@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import convcost
 from convcost.cli import app
-from convcost.errors import InvalidArgumentError
+from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.records.compare import Compared
 from convcost.report import breakdown
 from convcost.zoo import build
@@ -134,62 +134,99 @@ def test_write_report(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
         breakdown.write_report([Compared(mobilenet)], out)
 
 
-def test_force_never_replaces_a_folder_convcost_did_not_write(
+def test_force_never_touches_a_file_convcost_did_not_write(
         tmp_path: Path, mobilenet: convcost.Analysis) -> None:
     mine = tmp_path / "thesis"
     mine.mkdir()
     (mine / "thesis.tex").write_text("years of work")
+    (mine / "figure.png").write_bytes(b"the user's own plot")
     with pytest.raises(InvalidArgumentError, match="not a convcost report folder"):
         breakdown.write_report([Compared(mobilenet)], mine, force=True)
     assert (mine / "thesis.tex").read_text() == "years of work"
-    # a report folder with a file of the user's added is refused too
+    # a report folder with files of the user's added: --force replaces the report, and only
+    # the report (the manifest says what convcost wrote), a user's *.png included
     out = tmp_path / "rep"
     breakdown.write_report([Compared(mobilenet)], out)
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(InvalidArgumentError, match=r"notes\.txt"):
-        breakdown.write_report([Compared(mobilenet)], out, force=True)
+    (out / "my_plot.png").write_bytes(b"mine too")
+    with pytest.raises(InvalidArgumentError, match="already exists"):
+        breakdown.write_report([Compared(mobilenet)], out)  # no --force: refused
+    files = breakdown.write_report([Compared(mobilenet, top1=70.6)], out, force=True)
     assert (out / "notes.txt").read_text() == "mine"
-    # and through the CLI: exit 2, one line, nothing touched
+    assert (out / "my_plot.png").read_bytes() == b"mine too"
+    assert "70.6" in (out / "report.md").read_text()
+    assert {f.name for f in files} <= {p.name for p in out.iterdir()}
+    # a later report of another model drops the first one's images, not the user's files
+    half = convcost.analyze("mobilenet_v1:width_mult=0.5", (1, 3, 32, 32))
+    breakdown.write_report([Compared(half)], out, force=True)
+    names = {p.name for p in out.iterdir()}
+    assert "mobilenet_v1_per_layer.png" not in names
+    assert {"notes.txt", "my_plot.png"} <= names
+    # and through the CLI: a folder convcost did not write is exit 2, one line, untouched
     r = runner.invoke(app, ["report", "mobilenet_v1", "--input", "32", "--out", str(mine),
                             "--force"])
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
-    assert (mine / "thesis.tex").exists()
+    assert (mine / "thesis.tex").exists() and (mine / "figure.png").exists()
 
 
-def test_interrupted_report_leaves_the_old_one(tmp_path: Path, mobilenet: convcost.Analysis,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_report_leaves_a_whole_folder(tmp_path: Path, mobilenet: convcost.Analysis,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # the plots are not what this test is about: stub them to keep it fast
     monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100: {
         s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
     out = tmp_path / "rep"
     breakdown.write_report([Compared(mobilenet)], out)
+    (out / "notes.txt").write_text("mine")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def boom(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    with monkeypatch.context() as m:
+    with monkeypatch.context() as m:  # interrupted while rendering: nothing written yet
         m.setattr(breakdown, "render_html", boom)
         with pytest.raises(KeyboardInterrupt):
             breakdown.write_report([Compared(mobilenet)], out, force=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert os.listdir(tmp_path) == ["rep"]  # no temporary folder left behind
 
+    # killed at every rename of the update in turn: the folder is there, each file whole
+    # (the old report's or the new one's), the user's file untouched, the manifest covering
+    # every file convcost wrote, no temporary file left
+    new = Compared(mobilenet, top1=70.6)
+    expect_dir = tmp_path / "expected"
+    breakdown.write_report([new], expect_dir)
+    expected = {p.name: p.read_bytes() for p in expect_dir.iterdir()}
+    assert expected["report.md"] != before["report.md"]  # 70.6 % now shown
     real_replace = os.replace
-    calls = []
+    steps = 0
+    while True:
+        calls: list[object] = []
 
-    def fail_second(src: object, dst: object) -> None:  # the swap fails halfway
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        real_replace(src, dst)  # type: ignore[arg-type]
+        def fail_at(src: object, dst: object, stop: int = steps) -> None:
+            calls.append(dst)
+            if len(calls) > stop:
+                raise OSError(28, "No space left on device")
+            real_replace(src, dst)  # type: ignore[arg-type]
 
-    with monkeypatch.context() as m:
-        m.setattr(os, "replace", fail_second)
-        with pytest.raises(OSError, match="disk full"):
-            breakdown.write_report([Compared(mobilenet)], out, force=True)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert os.listdir(tmp_path) == ["rep"]
+        with monkeypatch.context() as m:
+            m.setattr(os, "replace", fail_at)
+            try:
+                breakdown.write_report([new], out, force=True)
+                finished = True
+            except ConvcostError as exc:
+                assert "no space left" in str(exc)
+                finished = False
+        names = {p.name for p in out.iterdir()}
+        assert (out / "notes.txt").read_text() == "mine"
+        assert not [n for n in names if n.startswith(".convcost-tmp-")]
+        listed = set((out / breakdown.MARKER).read_text().splitlines()[1:])
+        assert names - {"notes.txt", breakdown.MARKER} <= listed
+        for name in ("report.md", "report.html"):
+            assert (out / name).read_bytes() in (before[name], expected[name])
+        if finished:
+            break
+        steps += 1
+    assert steps >= 3  # the manifest, the pages, the images: each failure point was tried
 
 
 def test_cli_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,9 @@ and ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from enum import Enum
@@ -20,7 +22,7 @@ from typer.core import TyperGroup
 
 from convcost import __version__
 from convcost.errors import ConvcostError
-from convcost.files import atomic_path
+from convcost.files import atomic_path, check_writable
 
 try:  # typer >= 0.2x vendors click
     from typer._click.exceptions import ClickException
@@ -46,7 +48,16 @@ class _Group(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        debug = "--debug" in argv
+        # --debug is understood anywhere on the line (before a "--")
+        end = argv.index("--") if "--" in argv else len(argv)
+        debug = "--debug" in argv[:end]
+        argv = [a for a in argv[:end] if a != "--debug"] + argv[end:]
+        if not argv:  # a bare `convcost` shows the help
+            with self.make_context("convcost", [], resilient_parsing=True) as ctx:
+                print(self.get_help(ctx))
+            if standalone_mode:
+                sys.exit(0)
+            return 0
         try:
             rv = super().main(argv, prog_name or "convcost", complete_var,
                               standalone_mode=False, **extra)
@@ -92,13 +103,8 @@ FormatOpt = Annotated[
 
 
 def checked_out(out: Path | None) -> Path | None:
-    """``--out`` is checked before any work: a folder that exists, a name that is not one."""
-    if out is not None:
-        if out.is_dir():
-            raise ConvcostError(f"--out {out} is a directory; give a file path")
-        if not out.parent.is_dir():
-            raise ConvcostError(f"--out: folder {out.parent} does not exist; create it first")
-    return out
+    """``--out`` is checked before any work (:func:`convcost.files.check_writable`)."""
+    return None if out is None else check_writable(out)
 
 
 OutOpt = Annotated[
@@ -150,21 +156,25 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
     else:
         from rich.console import Console
 
-        # a file or a pipe has no width to respect: render at the tables' natural width,
-        # never truncating or dropping a column
-        with open(os.devnull, "w") as sink:
-            if out is None and sys.stdout.isatty():
-                console = Console()
-            elif out is None:
-                console = Console(width=_NATURAL_WIDTH)
-            else:
-                console = Console(record=True, width=_NATURAL_WIDTH, file=sink)
+        if out is None and sys.stdout.isatty():
+            # a terminal: fit its width (tables.fit: every column, the table turned, the
+            # lowest-priority columns left out and named, or one block per row)
+            console = Console()
             for i, t in enumerate(several):
                 if i:
                     console.print()
                 tables.print_rich(t, console)
-            if out is not None:
-                write_text(console.export_text(), out)
+            return
+        # a file or a pipe has no width to respect: the tables' natural width, every column,
+        # no cell cut; trailing blanks stripped
+        with open(os.devnull, "w") as sink:
+            console = Console(record=True, width=_NATURAL_WIDTH, file=sink)
+            for i, t in enumerate(several):
+                if i:
+                    console.print()
+                tables.print_rich(t, console)
+            text = console.export_text()
+        write_text("".join(line.rstrip() + "\n" for line in text.splitlines()), out)
 
 
 def check_image_path(path: Path) -> Path:
@@ -183,10 +193,17 @@ def save_atomic(fig: Any, path: Path) -> None:
         save_figure(fig, tmp)
 
 
+_INPUT_RULE = ("One sample's shape; the batch (--batch) is always put in front. 224 (a bare "
+               "integer) = an image 3x224x224; AxBx... = that shape, any rank (1x16000 for a "
+               "Conv1d); a :dtype suffix makes any spec literal with that dtype (128:int64 for "
+               "token ids, 16:float32 for 16 features). Default: the zoo model's own.")
 InputOpt = Annotated[
     list[str] | None,
-    typer.Option("--input", "-i", help="Input size: 224, 3x224x224 or HxW (repeat for "
-                 "several inputs). Default: the zoo model's own."),
+    typer.Option("--input", "-i", help=_INPUT_RULE + " Repeat once per positional input."),
+]
+SizesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--input", "-i", help=_INPUT_RULE + " Repeat to compare at several sizes."),
 ]
 _SPEC_HELP = ("a zoo name with options (mobilenet_v1:width_mult=0.5) or user code "
               "(path/to/file.py:Class, package.module:factory)")
@@ -194,8 +211,40 @@ ModelArg = Annotated[str, typer.Argument(help=f"The model: {_SPEC_HELP}.")]
 ModelsArg = Annotated[list[str], typer.Argument(help=f"One or more models, each {_SPEC_HELP}.")]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size N.")]
 DtypeOpt = Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
+
+
+def checked_device(device: str) -> str:
+    """``--device`` of the analysis commands: meta (nothing computed), cpu, or cuda[:N] when
+    this torch has CUDA; checked before any work."""
+    name = device.strip().lower()
+    if name in ("meta", "cpu"):
+        return name
+    if re.fullmatch(r"cuda(:\d+)?", name):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConvcostError(f"--device {device}: CUDA is not available here; use --device "
+                                "meta (default) or cpu")
+        return name
+    raise ConvcostError(f"--device must be meta, cpu or cuda, got {device!r}")
+
+
+def positive_seconds(value: float) -> float:
+    """A time budget: a finite number of seconds > 0 (``nan``, ``inf`` and 0 are refused)."""
+    if not (value > 0 and math.isfinite(value)):
+        raise ConvcostError(f"--budget must be a finite number of seconds > 0, got {value}")
+    return value
+
+
 DeviceOpt = Annotated[str, typer.Option(
-    help="meta (default: nothing computed) or cpu (runs the model for real).")]
+    help="meta (default: nothing computed) or cpu (runs the model for real).",
+    callback=checked_device)]
+BudgetOpt = Annotated[float, typer.Option(
+    "--budget", help="Seconds of timed runs per model (a finite number > 0).",
+    callback=positive_seconds)]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="Torch intra-op threads (default: torch's current setting).")]
+DepthOpt = Annotated[int, typer.Option(min=0, help="Module depth (0 = the model only).")]
 
 
 def parse_inputs(inputs: list[str] | None) -> list[tuple[int, ...]] | None:
@@ -206,7 +255,7 @@ def parse_inputs(inputs: list[str] | None) -> list[tuple[int, ...]] | None:
 
 
 def model_and_sizes(spec: str, inputs: list[str] | None, batch: int,
-                    device: str) -> tuple[Any, list[tuple[int, ...]]]:
+                    device: str) -> tuple[Any, list[Any]]:
     """MODEL resolved once (:func:`convcost.resolve.resolve`) and its input shapes with the
     batch, from ``--input`` or the model's own."""
     from convcost.resolve import resolve

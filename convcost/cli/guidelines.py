@@ -16,6 +16,7 @@ from convcost.cli._app import (
     app,
     emit,
     model_and_sizes,
+    positive_seconds,
 )
 
 
@@ -27,7 +28,7 @@ def guidelines(
     batch: BatchOpt = 1,
     dtype: Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
     = "float32",
-    top: Annotated[int, typer.Option("--top", help="Worst offenders shown per guideline.")]
+    top: Annotated[int, typer.Option("--top", min=1, help="Worst offenders per guideline.")]
     = 10,
     fold_bn: Annotated[bool, typer.Option(
         "--fold-bn", help="G4: BatchNorm folded into the convs (left out).")] = False,
@@ -48,12 +49,13 @@ def guidelines(
         help="With --reproduce: the paper's widths for its 'cpu' (ARM) or 'gpu' column.")]
     = "cpu",
     threads: Annotated[int | None, typer.Option(
-        help="Torch threads for --reproduce (default 1) and --bench (default: torch's).")]
+        min=1, help="Torch threads for --reproduce (default 1) and --bench (default: torch's).")]
     = None,
     budget: Annotated[float, typer.Option(
-        help="With --reproduce: seconds of timed runs per network and round.")] = 0.15,
+        help="With --reproduce: seconds of timed runs per network and round.",
+        callback=positive_seconds)] = 0.15,
     rounds: Annotated[int, typer.Option(
-        help="With --reproduce: interleaved rounds; each network keeps its best.")] = 3,
+        min=1, help="With --reproduce: interleaved rounds; each network keeps its best.")] = 3,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:

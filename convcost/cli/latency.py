@@ -21,7 +21,7 @@ from convcost.cli._app import (
 
 DeviceChoice = Annotated[str, typer.Option("--device", help="cpu (default) or cuda.")]
 ThreadsOpt = Annotated[int | None, typer.Option(
-    "--threads", help="Torch intra-op threads (default: torch's current setting).")]
+    "--threads", min=1, help="Torch intra-op threads (default: torch's current setting).")]
 
 
 def _progress(enabled: bool) -> Any:
@@ -46,8 +46,8 @@ def bench(
     threads: ThreadsOpt = None,
     budget: Annotated[float, typer.Option(help="Seconds of timed runs per model and batch "
                                           "(at least 5 runs).")] = 2.0,
-    runs: Annotated[int, typer.Option(help="At most this many timed runs.")] = 200,
-    warmup: Annotated[int, typer.Option(help="Untimed runs first.")] = 3,
+    runs: Annotated[int, typer.Option(min=5, help="At most this many timed runs.")] = 200,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs first.")] = 3,
     layers: Annotated[bool, typer.Option("--layers", help="Also time every module with "
                                          "torch.profiler, beside its cost.")] = False,
     predict: Annotated[bool, typer.Option("--predict", help="Show the calibrated roofline's "

@@ -18,11 +18,13 @@ from convcost.cli._app import (
     ModelArg,
     ModelsArg,
     OutOpt,
+    SizesOpt,
     app,
     check_image_path,
     emit,
     model_and_sizes,
     parse_inputs,
+    positive_seconds,
     save_atomic,
 )
 
@@ -69,7 +71,8 @@ def layers(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
-    depth: Annotated[int, typer.Option(help="Module roll-up depth for --by module.")] = 2,
+    depth: Annotated[int, typer.Option(min=0, help="Module roll-up depth for --by module.")]
+    = 2,
     by: Annotated[By, typer.Option(help="One row per layer (op), per op type or per module.")]
     = By.layer,
     device: DeviceOpt = "meta",
@@ -91,7 +94,7 @@ SORT_KEYS = ("params", "madds", "flops", "mem_bytes", "top1", "latency_ms")
 @app.command()
 def compare(
     models: ModelsArg,
-    input: InputOpt = None,
+    input: SizesOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
     sort: Annotated[str | None, typer.Option(
@@ -101,9 +104,10 @@ def compare(
         "--bench", help="Also measure each model's latency for real (CPU, random weights).")]
     = False,
     threads: Annotated[int | None, typer.Option(
-        help="With --bench: torch threads (default: torch's current setting).")] = None,
+        min=1, help="With --bench: torch threads (default: torch's current setting).")] = None,
     budget: Annotated[float, typer.Option(
-        help="With --bench: seconds of timed runs per model.")] = 1.0,
+        help="With --bench: seconds of timed runs per model.", callback=positive_seconds)]
+    = 1.0,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     plot: Annotated[Path | None, typer.Option(
@@ -119,10 +123,6 @@ def compare(
         raise InvalidArgumentError(f"--sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
     if sort == "latency_ms" and not bench:
         raise InvalidArgumentError("--sort latency_ms needs --bench")
-    if budget <= 0:
-        raise InvalidArgumentError(f"--budget must be > 0 seconds, got {budget}")
-    if threads is not None and threads < 1:
-        raise InvalidArgumentError(f"--threads must be >= 1, got {threads}")
     if plot is not None:
         check_image_path(plot)  # before any work
     from convcost.studies.compare import compare as compare_models

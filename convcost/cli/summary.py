@@ -34,7 +34,8 @@ def summary(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
-    depth: Annotated[int, typer.Option(help="Module tree depth to show (torchinfo: 3).")] = 3,
+    depth: Annotated[int, typer.Option(min=0, help="Module tree depth to show (torchinfo: 3).")]
+    = 3,
     style: Annotated[Style, typer.Option(help="torchinfo or torchsummary layout.")]
     = Style.torchinfo,
     col: Annotated[str | None, typer.Option(

@@ -13,8 +13,8 @@ from convcost.cli._app import (
     BatchOpt,
     DeviceOpt,
     DtypeOpt,
-    InputOpt,
     ModelsArg,
+    SizesOpt,
     app,
     check_image_path,
     parse_inputs,
@@ -29,7 +29,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (report.md, "
                                       "report.html, PNGs).")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
-    input: InputOpt = None,
+    input: SizesOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = "float32",
     device: DeviceOpt = "meta",

@@ -8,6 +8,7 @@ reports both side by side.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -56,8 +57,9 @@ def scale_channels(channels: int, alpha: float, divisor: int = 1) -> int:
 
 
 def check_multiplier(value: float, name: str) -> float:
-    if not value > 0:
-        raise InvalidArgumentError(f"{name} must be > 0, got {value}")
+    """A multiplier must be a finite number > 0 (``nan``, ``inf`` and 0 are refused)."""
+    if not (value > 0 and math.isfinite(value)):
+        raise InvalidArgumentError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 

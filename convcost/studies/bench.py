@@ -3,6 +3,7 @@ prediction and per-layer times on request."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from torch import nn
 
 from convcost.errors import InvalidArgumentError
 from convcost.resolve import Resolved, check_batch, resolve
+from convcost.specs import InputShape, batched
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, runs_done, runs_total)``: called as each timed run of ``label`` ends."""
@@ -43,8 +45,9 @@ def bench(
         check_batch(b)
     if runs < 5:
         raise InvalidArgumentError(f"--runs must be at least 5, got {runs}")
-    if budget_s < 0:
-        raise InvalidArgumentError(f"--budget must be >= 0 seconds, got {budget_s}")
+    if not (budget_s >= 0 and math.isfinite(budget_s)):
+        raise InvalidArgumentError(f"--budget must be a finite number of seconds >= 0, got "
+                                   f"{budget_s}")
     cal = None
     if predict:
         from convcost.latency.calibrate import calibrate
@@ -55,10 +58,9 @@ def bench(
     records: list[dict[str, Any]] = []
     for spec in models:
         model = resolve(spec, "cpu")
-        sizes = [s[1:] for s in model.input_sizes(None)] if not inputs else list(inputs)
-        for size in sizes:
+        for size in model.input_sizes(inputs):  # batch 1 here; each batch below
             for b in batches:
-                shape = (b, *size)
+                shape = batched(InputShape(size[1:], size.dtype), b)
                 label = f"{model.name} {shape_text(shape)}"
 
                 def tick(n: int, label: str = label) -> None:

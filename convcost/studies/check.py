@@ -28,7 +28,7 @@ def check(
     results = []
     for spec in models:
         model = resolve(spec, "cpu")
-        size = (batch, *inputs[0]) if inputs else model.input_sizes(None, batch)[0]
+        size = model.input_sizes(inputs, batch)[0]
         results.append(crosscheck(model, size, peers=wanted))
     return results
 

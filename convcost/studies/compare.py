@@ -44,7 +44,7 @@ def compare(
     for spec in models:
         # timing needs real weights: build on the CPU once, analyse that same module
         model = resolve(spec, device if bench is None else "cpu")
-        sizes = ([(batch, *s) for s in inputs] if inputs else model.input_sizes(None, batch))
+        sizes = model.input_sizes(inputs, batch)
         for size in sizes:
             a = analyze(model.module, size, dtype=dtype, device=device, name=model.name)
             top1, source = published_top1(model, a.input[-1])

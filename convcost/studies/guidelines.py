@@ -3,6 +3,7 @@ rebuilt and timed here (``reproduce``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -72,8 +73,9 @@ def reproduce(
     from convcost.latency.shufflenet_experiments import TABLES
     from convcost.latency.shufflenet_experiments import reproduce as run
 
-    if budget_s <= 0:
-        raise InvalidArgumentError(f"--budget must be > 0 seconds, got {budget_s}")
+    if not (budget_s > 0 and math.isfinite(budget_s)):
+        raise InvalidArgumentError(f"--budget must be a finite number of seconds > 0, got "
+                                   f"{budget_s}")
     chosen = [t.upper() for t in tables] if tables else list(TABLES)
     return run(widths=widths, batch=batch, tables=chosen, threads=threads, budget_s=budget_s,
                rounds=rounds, progress=progress)

@@ -13,6 +13,9 @@ from convcost.errors import ModelSpecError
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
+# the largest option values a spec may give: a multiplier beyond 1,000 (or a count beyond 2³¹)
+# only overflows the sizes it scales, it describes no network
+_LIMIT: dict[type, float] = {int: 2**31 - 1, float: 1e3}
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,11 @@ def coerce_option(entry: ZooEntry, name: str, value: object) -> object:
             raise bad("a finite number")
     else:
         result = value if isinstance(value, str) else str(value)
-    if isinstance(result, int | float) and not isinstance(result, bool) and result <= 0:
-        raise bad("a positive number")
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        if result <= 0:
+            raise bad("a positive number")
+        if result > _LIMIT[opt.type]:
+            raise bad(f"a number up to {_LIMIT[opt.type]:g}")
     if opt.choices is not None and result not in opt.choices:
         raise bad("one of " + ", ".join(str(c) for c in opt.choices))
     return result
