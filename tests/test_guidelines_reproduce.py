@@ -17,7 +17,7 @@ from torch import nn
 import convcost
 from convcost.latency import shufflenet_experiments as sx
 from convcost.latency.measure import Measurement, summarize
-from convcost.report.guidelines import reproduction_tables
+from convcost.report.guidelines import reproduction_tables, trend_sentence
 
 CSV = Path(__file__).parent / "reference" / "shufflenet_v2_guidelines.csv"
 HW = 56 * 56
@@ -171,7 +171,7 @@ def test_reproduce_keeps_each_networks_best_round_and_normalises() -> None:
     here, gpu, cpu = t.normalized(g8, 0)
     assert here == pytest.approx(0.5)
     assert gpu == pytest.approx(634 / 2451) and cpu == pytest.approx(27.8 / 40.0)
-    trend = t.trend()
+    trend = trend_sentence(t.trend())
     assert trend.startswith("G2: g=8 vs g=1 at ×1 / ×2 / ×4: here -50 / +0 / +0 %")
     assert "paper GPU -74 / -65 / -47 %" in trend and "ARM -30 / -26 / -22 %" in trend
     d = rep.to_dict()
@@ -189,7 +189,7 @@ def test_trend_names_the_most_frequent_winner_ties_to_the_earlier_row() -> None:
                     5.0, 10.0, 10.0])  # g=8
     (t,) = sx.reproduce(tables=("G2",), rounds=1, measure_fn=_fake(medians)).tables
     # three winners once each: the earliest row of the three, g=2, is named
-    assert "Fastest here: g=1 at 0 of 3 sizes (g=2 at 1);" in t.trend()
+    assert "Fastest here: g=1 at 0 of 3 sizes (g=2 at 1);" in trend_sentence(t.trend())
 
 
 def test_reproduce_rejects_bad_arguments() -> None:

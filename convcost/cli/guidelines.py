@@ -67,7 +67,7 @@ def guidelines(
     if reproduce:
         if model is not None:
             raise InvalidArgumentError("--reproduce takes no MODEL; run it without one")
-        from convcost.report.guidelines import reproduction_tables
+        from convcost.report.guidelines import reproduction_payload, reproduction_tables
         from convcost.studies.guidelines import reproduce as run
 
         def progress(done: int, total: int, label: str) -> None:
@@ -76,7 +76,7 @@ def guidelines(
         rep = run(widths=widths, batch=batch, tables=table,
                   threads=1 if threads is None else threads, budget_s=budget, rounds=rounds,
                   progress=progress if sys.stderr.isatty() else None)
-        tables, payload = reproduction_tables(rep), rep.to_dict()
+        tables, payload = reproduction_tables(rep), reproduction_payload(rep)
     else:
         if model is None:
             raise InvalidArgumentError("give a MODEL to audit (e.g. convcost guidelines "

@@ -400,19 +400,13 @@ class TableResult:
         p, p0 = self.get(config, size).experiment.paper, self.get(first, size).experiment.paper
         return here, p.gpu[size] / p0.gpu[size], p.cpu[size] / p0.cpu[size]
 
-    def trend(self) -> str:
-        """One line: the last config against the first at every size, here and in the paper,
-        and which config is fastest here."""
+    def trend(self) -> Trend:
+        """The last config against the first at every size, here and in the paper, and which
+        config is fastest at each size here and on the paper's ARM column."""
         configs = self.configs()
-        first, last = configs[0], configs[-1]
+        last = configs[-1]
         n = len(self.sizes())
 
-        def pct(values: Sequence[float]) -> str:
-            return " / ".join(f"{100 * (v - 1):+.0f}" for v in values) + " %"
-
-        here = [self.normalized(last, s)[0] for s in range(n)]
-        gpu = [self.normalized(last, s)[1] for s in range(n)]
-        cpu = [self.normalized(last, s)[2] for s in range(n)]
         def here_speed(config: Config, size: int) -> float:
             return self.get(config, size).speed
 
@@ -420,18 +414,45 @@ class TableResult:
             return self.get(config, size).experiment.paper.cpu[size]
 
         def fastest_at(speed: Callable[[Config, int], float], size: int) -> Config:
-            return max(configs, key=lambda c: speed(c, size))
+            return max(configs, key=lambda c: speed(c, size))  # ties: the earlier row
 
-        fastest = [fastest_at(here_speed, s) for s in range(n)]
-        paper_fast = [fastest_at(paper_speed, s) for s in range(n)]
-        wins = sum(1 for f in fastest if f == first)
-        best = max(configs, key=fastest.count)  # ties: the earlier row of the table
-        return (f"{self.table}: {last.label} vs {first.label} at {' / '.join(self.sizes())}: "
-                f"here {pct(here)}; paper GPU {pct(gpu)}, ARM {pct(cpu)}. Fastest here: "
-                f"{first.label} at {wins} of {n} sizes" + (
-                    "" if best == first else f" ({best.label} at {fastest.count(best)})")
-                + "; paper ARM fastest: "
-                + f"{', '.join(dict.fromkeys(c.label for c in paper_fast))}.")
+        ratios = [self.normalized(last, s) for s in range(n)]
+        return Trend(
+            table=self.table, configs=tuple(configs), sizes=tuple(self.sizes()),
+            here=tuple(r[0] for r in ratios), paper_gpu=tuple(r[1] for r in ratios),
+            paper_cpu=tuple(r[2] for r in ratios),
+            fastest_here=tuple(fastest_at(here_speed, s) for s in range(n)),
+            fastest_paper_cpu=tuple(fastest_at(paper_speed, s) for s in range(n)))
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A table's trend as numbers: speed of the ``last`` config over the ``first`` per size
+    (here, paper GPU, paper ARM), and the fastest config per size here and in the paper."""
+
+    table: str
+    configs: tuple[Config, ...]  # in the table's order: first and last are the compared ones
+    sizes: tuple[str, ...]
+    here: tuple[float, ...]
+    paper_gpu: tuple[float, ...]
+    paper_cpu: tuple[float, ...]
+    fastest_here: tuple[Config, ...]
+    fastest_paper_cpu: tuple[Config, ...]
+
+    @property
+    def first(self) -> Config:
+        return self.configs[0]
+
+    @property
+    def last(self) -> Config:
+        return self.configs[-1]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"first": self.first.label, "last": self.last.label, "sizes": list(self.sizes),
+                "here": list(self.here), "paper_gpu": list(self.paper_gpu),
+                "paper_cpu": list(self.paper_cpu),
+                "fastest_here": [c.label for c in self.fastest_here],
+                "fastest_paper_cpu": [c.label for c in self.fastest_paper_cpu]}
 
 
 @dataclass(frozen=True)
@@ -469,7 +490,7 @@ class Reproduction:
                     "paper_cpu_images_per_s": e.paper.cpu[e.size],
                     "paper_cpu_normalized": cpu,
                 })
-            tables.append({"table": t.table, "trend": t.trend(), "rows": rows})
+            tables.append({"table": t.table, "trend": t.trend().as_dict(), "rows": rows})
         out["tables"] = tables
         return out
 
@@ -546,6 +567,7 @@ __all__ = [
     "ParallelFragments",
     "Reproduction",
     "TableResult",
+    "Trend",
     "build",
     "default_measure",
     "experiments",

@@ -26,7 +26,7 @@ from convcost.report.tables import Table
 from convcost.report.units import shape_text
 
 if TYPE_CHECKING:
-    from convcost.latency.shufflenet_experiments import Reproduction, TableResult
+    from convcost.latency.shufflenet_experiments import Reproduction, TableResult, Trend
     from convcost.records.guidelines import ModelAudit
 
 
@@ -146,7 +146,7 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
     g1 = Table(f"{prefix}G1 — 1×1 convs against the minimum memory access for their "
                "multiply-adds", ["layer", "c1", "c2", "c1:c2", "madds", "MAC (elements)",
                                  "G1 minimum", "excess"],
-               right_align=frozenset(range(1, 8)),
+               right_align=frozenset(range(1, 8)), priority=(0, 3, 3, 2, 3, 2, 2, 1),
                raw_columns=["name", "c1", "c2", "ratio", "madds", "mac", "mac_lower_bound",
                             "excess"])
     for r in result.worst("g1", top):
@@ -159,7 +159,7 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
 
     g2 = Table(f"{prefix}G2 — grouped convs against groups 1 at equal multiply-adds",
                ["layer", "c1", "c2", "g", "kernel", "madds", "MAC", "MAC at g=1", "penalty"],
-               right_align=frozenset(range(1, 9)),
+               right_align=frozenset(range(1, 9)), priority=(0, 3, 3, 2, 4, 3, 2, 2, 1),
                raw_columns=["name", "c1", "c2", "groups", "kernel", "madds", "mac",
                             "mac_groups_1", "penalty"])
     for r in result.worst("g2", top):
@@ -172,7 +172,7 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
 
     g3 = Table(f"{prefix}G3 — fragmentation per block",
                ["block", "module", "ops", "convs", "small convs", "branches", "joins", "madds"],
-               right_align=frozenset(range(2, 8)),
+               right_align=frozenset(range(2, 8)), priority=(0, 4, 1, 2, 2, 1, 3, 3),
                raw_columns=["name", "module", "ops", "convs", "small_convs", "branches",
                             "joins", "madds"])
     for r in result.worst("g3", top):
@@ -191,7 +191,8 @@ def audit_tables(result: GuidelinesAudit, top: int = 10, title: str = "") -> lis
         cols.append("share of time")
         raw.append("time_share")
     g4 = Table(f"{prefix}G4 — elementwise ops' share of memory access", cols,
-               right_align=frozenset(range(2, len(cols))), raw_columns=raw)
+               right_align=frozenset(range(2, len(cols))), raw_columns=raw,
+               priority=[0, 2, 2, 2, 1, *((1,) if timed else ())])
     for r in result.worst("g4", top):
         assert isinstance(r, G4Record)
         cells = [r.op, r.category, str(r.count), _n(r.mem_bytes), _share(r.share)]
@@ -213,11 +214,14 @@ def reproduction_table(t: TableResult) -> Table:
     normalised to the first row."""
     sizes = t.sizes()
     cols = ["config", "channels"]
+    rank = [0, 4]  # narrow terminals keep "here" at every size first, then the paper's
     for s in sizes:
         cols += [f"{s} img/s", f"{s} here", f"{s} GPU", f"{s} ARM"]
+        rank += [3, 1, 2, 2]
     table = Table(f"{t.table} — measured here vs ShuffleNetV2's Table {t.table[1]} "
                   "(speed normalised to the first row)", cols,
-                  right_align=frozenset(range(2, len(cols))))
+                  right_align=frozenset(range(2, len(cols))), priority=rank,
+                  wrap=frozenset({1}))
     for config in t.configs():
         row = [config.label]
         chans = []
@@ -228,8 +232,34 @@ def reproduction_table(t: TableResult) -> Table:
             row += [f"{m.speed:.1f}", f"{here:.2f}", f"{gpu:.2f}", f"{cpu:.2f}"]
         row.insert(1, ", ".join(chans))
         table.add(row)
-    table.notes.append(t.trend())
+    table.notes.append(trend_sentence(t.trend()))
     return table
+
+
+def trend_sentence(t: Trend) -> str:
+    """One line: the last config against the first at every size, here and in the paper,
+    and which config is fastest here."""
+    def pct(values: tuple[float, ...]) -> str:
+        return " / ".join(f"{100 * (v - 1):+.0f}" for v in values) + " %"
+
+    n = len(t.sizes)
+    wins = t.fastest_here.count(t.first)
+    best = max(t.configs, key=t.fastest_here.count)  # ties: the earlier row of the table
+    return (f"{t.table}: {t.last.label} vs {t.first.label} at {' / '.join(t.sizes)}: "
+            f"here {pct(t.here)}; paper GPU {pct(t.paper_gpu)}, ARM {pct(t.paper_cpu)}. "
+            f"Fastest here: {t.first.label} at {wins} of {n} sizes"
+            + ("" if best == t.first else f" ({best.label} at {t.fastest_here.count(best)})")
+            + "; paper ARM fastest: "
+            + f"{', '.join(dict.fromkeys(c.label for c in t.fastest_paper_cpu))}.")
+
+
+def reproduction_payload(rep: Reproduction) -> dict[str, Any]:
+    """The JSON of ``convcost guidelines --reproduce``: the measured tables, each trend as its
+    numbers (``trend``) and as a sentence (``trend_text``)."""
+    out = rep.to_dict()
+    for table, t in zip(out["tables"], rep.tables, strict=True):  # type: ignore[call-overload]
+        table["trend_text"] = trend_sentence(t.trend())
+    return out
 
 
 def reproduction_tables(rep: Reproduction) -> list[Table]:
@@ -253,7 +283,9 @@ __all__ = [
     "g3_sentence",
     "g4_sentence",
     "ratio_text",
+    "reproduction_payload",
     "reproduction_table",
     "reproduction_tables",
+    "trend_sentence",
     "verdict_sentences",
 ]
