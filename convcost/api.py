@@ -51,7 +51,9 @@ def _make_inputs(input_size: Any, inputs: Any, device: str,
             want = dtype if t.is_floating_point() else t.dtype
             if device == "meta":
                 return torch.empty(t.shape, dtype=want, device="meta")
-            return t.to(device=device, dtype=want)
+            moved = t.to(device=device, dtype=want)
+            # the caller's own tensor: a forward that writes into its input must not reach it
+            return moved.clone() if moved is t else moved
 
         return tuple(pytree.tree_map(convert, a) for a in args)
     if input_size is None:
@@ -97,7 +99,10 @@ def analyze(
     ``input_size``: one shape ``(N, C, H, W)`` or a list of shapes (one per positional input);
     defaults to the zoo model's input at batch 1 (user code has no default). ``inputs``:
     example tensors instead (a tensor or a tuple of positional inputs, which may be dicts/lists
-    of tensors); ``kwargs``: keyword inputs. ``device="meta"`` (default) computes nothing and
+    of tensors); ``kwargs``: keyword inputs (tensors, also inside lists and dicts, are put on
+    ``device``); when they hold a tensor and neither ``input_size`` nor ``inputs`` is given,
+    they are the whole input (transformers' ``input_ids=``: no positional input).
+    ``device="meta"`` (default) computes nothing and
     copies no weights; use ``device="cpu"`` for a model whose control flow needs real values.
     ``counters``: your own counters for this call only, by op (``{"mylib.scale": fn}``,
     ``{"aten.relu": fn}`` to replace a built-in one, or a str to make an op free): ``fn``
@@ -111,12 +116,14 @@ def analyze(
     dtype_ = torch_dtype(dtype)
     registry = REGISTRY.extended(counters) if counters else REGISTRY
     resolved = resolve(model, device, name)
+    if inputs is None and input_size is None and any(
+            isinstance(t, torch.Tensor) for t in pytree.tree_leaves(kwargs or {})):
+        inputs = ()  # keyword inputs only
     if inputs is None and input_size is None and not isinstance(model, nn.Module):
         input_size = resolved.input_sizes()[0]  # the model's own input at batch 1
     model, name = resolved.module, resolved.name
     args = _make_inputs(input_size, inputs, device, dtype_)
-    kw = {k: _make_inputs(None, v, device, dtype_)[0] if isinstance(v, torch.Tensor) else v
-          for k, v in (kwargs or {}).items()}
+    kw = {k: _make_inputs(None, (v,), device, dtype_)[0] for k, v in (kwargs or {}).items()}
     with gc_paused():
         rec = record(model, args, kw, device=device, dtype=dtype_, registry=registry)
         evaluation = evaluate(rec.nodes, rec.params, rec.modules, registry,

@@ -1,7 +1,19 @@
-"""Writes the notebooks of this folder from the cell sources below, outputs cleared.
+"""Writes the notebooks of this folder from the cell sources below, executed, with outputs.
 
-Run ``.venv/bin/python notebooks/make_notebooks.py`` after editing a cell here; the test
-suite (tests/test_notebooks.py) executes every notebook top to bottom in a real kernel.
+Run ``.venv/bin/python notebooks/make_notebooks.py`` after editing a cell here (or after a
+change to convcost that alters what a notebook shows): it builds each notebook, runs it top
+to bottom in a fresh ``python3`` kernel (nbclient) in a temporary folder, and writes it with
+its outputs, so GitHub shows the figures and tables.
+
+What would change from run to run is stripped (:func:`normalize`): execution counts are
+numbered 1, 2, ... in cell order, no timing metadata is recorded, the kernel's
+``language_info`` (its Python version) is replaced by a fixed one, cell ids are fixed
+(``cell-00`` ...). Figures are PNGs written without a timestamp. The suite
+(tests/test_notebooks.py) checks that the committed sources are what this file builds, and
+runs every notebook again comparing its outputs with the committed ones: text outputs
+(``text/plain``, ``text/html``, streams) exactly, images by format and pixel size (their
+bytes depend on the font rasteriser of the machine).
+
 The notebooks use convcost's public API only.
 """
 
@@ -139,10 +151,16 @@ show(plots.cumulative_cost(a))"""),
     ("md", """\
 ## Why depthwise layers are memory-bound
 
-Arithmetic intensity = multiply-adds per byte moved. A 3×3 depthwise conv does 9 multiply-adds
-per output value and moves at least 8 bytes for it (one fp32 read, one write), so it cannot
-exceed about 9/8; pointwise convs reach 5-30. Any device that can do more than ~1 multiply-add
-per byte of bandwidth (all of them) waits on memory in the depthwise layers."""),
+Arithmetic intensity = FLOPs per byte moved. A 3×3 depthwise conv does 9 multiply-adds (18
+FLOPs) per output value and moves at least 8 bytes for it (one fp32 read, one write), so it
+cannot exceed about 2 FLOPs per byte; pointwise convs reach 10-60. The roofline below places
+every op at its intensity and at the FLOP/s the machine's roofs allow there (marker area ∝ its
+FLOPs). With the default roofs (a 2-core CPU: 136 GB/s while the data stays in cache) the
+depthwise convs reach their own peak, which the convolution library keeps at a fifth of the
+dense one; from memory beyond the cache (17 GB/s, dotted) they are memory-bound, as are the
+BatchNorm and ReLU ops at any bandwidth. `roofline_scatter(a, roofs)` takes your device's
+numbers (a `convcost.report.plots.Roofs`); `convcost report` uses this machine's from
+`convcost calibrate`."""),
     ("code", """\
 show(plots.roofline_scatter(a))"""),
     ("code", """\
@@ -286,11 +304,15 @@ NOTEBOOKS = {
 }
 
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+LANGUAGE_INFO = {"name": "python"}
+
+
 def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    """The notebook of ``cells``, not executed (no outputs)."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
     for i, (kind, src) in enumerate(cells):
         cell = (nbformat.v4.new_markdown_cell(src) if kind == "md"
                 else nbformat.v4.new_code_cell(src))
@@ -300,9 +322,46 @@ def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     return nb
 
 
+def execute(nb: nbformat.NotebookNode, timeout: int = 300) -> nbformat.NotebookNode:
+    """``nb`` run top to bottom in a fresh ``python3`` kernel, in a temporary folder (nothing
+    is written beside the notebooks), then :func:`normalize`-d. A failing cell raises
+    nbclient's ``CellExecutionError`` naming it."""
+    import tempfile
+
+    import nbclient
+
+    with tempfile.TemporaryDirectory() as tmp:
+        client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=timeout,
+                                         record_timing=False,
+                                         resources={"metadata": {"path": tmp}})
+        client.execute()
+    return normalize(nb)
+
+
+def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Strip what changes from run to run: execution counts renumbered in cell order, no
+    execution metadata, the kernel's language_info replaced by the fixed one."""
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
+    count = 0
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out["execution_count"] = count
+            out.get("metadata", {}).pop("execution", None)
+    nbformat.validate(nb)
+    return nb
+
+
 def main() -> None:
     for name, cells in NOTEBOOKS.items():
-        nbformat.write(build(cells), HERE / name)
+        nbformat.write(execute(build(cells)), HERE / name)
+        print(f"wrote {HERE / name}")
 
 
 if __name__ == "__main__":

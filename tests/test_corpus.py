@@ -24,15 +24,6 @@ from corpus import (
 
 CHECKS = ("runs", "params", "madds", "supported")
 
-_META_ITEM = ("crashes on meta: transformers' find_packed_sequence_indices calls Tensor.item() "
-              "(no cache, no attention mask): CaptureError 'cannot run on the meta device'")
-_EMPTY_CAT = ("crashes: the KV cache starts as an empty 1-D tensor that torch.cat skips; "
-              "convcost's cat counter rejects it: 'input 0 shape must have positive sizes, "
-              "got (0,)'")
-_GQA_SDPA = ("crashes: the fused-SDPA counter broadcasts query heads (4) against key/value "
-             "heads (2) and rejects grouped-query attention (enable_gqa=True, the CPU kernel): "
-             "'shapes [(1, 4), (1, 2), (1, 2)] cannot be broadcast together'")
-
 
 def _crash(name: str, reason: str, then: str = "") -> dict[tuple[str, str], str]:
     """All four checks of a model that crashes: each fails with the crash."""
@@ -41,26 +32,6 @@ def _crash(name: str, reason: str, then: str = "") -> dict[tuple[str, str], str]
 
 
 HOLES: dict[tuple[str, str], str] = {
-    ("cbam_resnet18", "supported"): "aten.max (torch.max(x, dim=1): CBAM's spatial gate) "
-                                    "unsupported",
-    ("condensenet74_c4_g4", "supported"): "aten.index_select (CondenseNet's channel "
-                                          "selection) unsupported",
-    ("ibn_resnet50", "supported"): "aten.repeat (F.instance_norm repeats its weight, bias "
-                                   "and running stats per sample) unsupported",
-    ("isqrtcovresnet18", "supported"): "aten.eye, aten.repeat, aten.triu, aten.nonzero, "
-                                       "aten.index (iSQRT-COV pooling) unsupported",
-    ("swin-tiny", "supported"): "aten.index (relative position bias lookup), aten.roll "
-                                "(shifted windows), aten.masked_fill (window mask) unsupported",
-    ("bert-base", "supported"): "aten.embedding (nn.Embedding), aten.gather (token type ids) "
-                                "unsupported",
-    ("gpt2 decode", "supported"): "aten.embedding (nn.Embedding) unsupported",
-    ("llama-small decode", "supported"): "aten.embedding (nn.Embedding) unsupported",
-    **_crash("gpt2 nocache", _META_ITEM, "aten.embedding"),
-    **_crash("gpt2 prefill", _EMPTY_CAT, "aten.embedding"),
-    **_crash("llama-small nocache", _META_ITEM, "aten.embedding"),
-    **_crash("llama-small prefill", _EMPTY_CAT, "aten.embedding"),
-    **_crash("llama-small nocache [cpu]", _GQA_SDPA,
-             "aten.embedding, aten.cumsum, aten.all (as gpt2 nocache [cpu])"),
 }
 
 FAST = [e for e in CORPUS if e.fast]

@@ -14,6 +14,7 @@ from torch import nn
 from convcost.errors import InvalidArgumentError
 from convcost.formulas import (
     ACTIVATION_FLOPS,
+    RNN_GATES,
     activation,
     adaptive_bins,
     adaptive_pool,
@@ -23,20 +24,38 @@ from convcost.formulas import (
     broadcast_shapes,
     channel_shuffle,
     chunk,
+    col2im,
     concat,
     einsum,
+    embedding_bag,
     gate,
+    gather,
     global_pool,
     group_norm,
+    im2col,
+    indexed_elems,
     itemsize_of,
     layer_norm,
     linear,
     matmul,
+    multi_head_attention,
+    nonzero,
     pad,
     pool,
+    recurrent,
     reduction,
+    repeat,
+    rnn_cell,
+    scan,
+    scatter,
+    select,
+    sort,
     split,
+    topk,
+    transformer_encoder_layer,
     upsample,
+    variance,
+    vector_norm,
 )
 
 
@@ -230,6 +249,49 @@ def test_reduction() -> None:
     assert r.out_shape == (2, 64, 1, 1)
     assert r.flops == 2 * 64 * 48 + 2 * 64  # 48 adds + 1 divide per (n, c)
     assert reduction((2, 5)).out_shape == ()
+    # max along a dim writes values (4 bytes) and int64 indices (8) per output
+    assert reduction((2, 5), [1], out_itemsize=12).mem_write_bytes == 2 * 12
+
+
+@pytest.mark.parametrize("dims", [None, [1], [0, 2], [-1]])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_match_torch_shapes(dims: list[int] | None, keepdim: bool) -> None:
+    x = meta(2, 3, 4)
+    want = tuple(torch.var(x, dims, keepdim=keepdim).shape)
+    assert reduction((2, 3, 4), dims, keepdim=keepdim).out_shape == want
+    assert variance((2, 3, 4), dims, keepdim=keepdim).out_shape == want
+    norm = torch.linalg.vector_norm(x, 2, dims, keepdim=keepdim)
+    assert vector_norm((2, 3, 4), 2, dims, keepdim=keepdim).out_shape == tuple(norm.shape)
+
+
+def test_variance_and_norm_rules() -> None:
+    n_in, n_out = 24, 8  # (2, 3, 4) over dim 1
+    assert variance((2, 3, 4), [1]).flops == 4 * n_in
+    assert variance((2, 3, 4), [1], std=True).flops == 4 * n_in + n_out
+    assert variance((2, 3, 4), [1], with_mean=True).mem_write_bytes == 2 * n_out * 4
+    # term per element, the fold, a root per output (ord 2 and any other p)
+    assert vector_norm((2, 3, 4), 2, [1]).flops == n_in + (n_in - n_out) + n_out
+    assert vector_norm((2, 3, 4), 1, [1]).flops == n_in + (n_in - n_out)
+    assert vector_norm((2, 3, 4), float("inf"), [1]).flops == n_in + (n_in - n_out)
+    assert vector_norm((2, 3, 4), 3, [1]).flops == 2 * n_in + (n_in - n_out) + n_out
+
+
+def test_scan_sort_topk() -> None:
+    assert scan((2, 3, 4), 2).flops == 6 * 3  # 6 lines of 4: 3 adds each
+    assert scan((2, 3, 4), 2, out_itemsize=12).mem_write_bytes == 24 * 12  # cummax
+    assert sort((2, 3, 4), 2).flops == 6 * 4 * 2  # 4·⌈log₂ 4⌉ per line
+    assert sort((2, 3, 4), 2).mem_write_bytes == 24 * (4 + 8)
+    assert topk((2, 3, 4), 3, 2).out_shape == tuple(torch.topk(meta(2, 3, 4), 3, 2)[0].shape)
+    assert topk((2, 3, 4), 3, 2).flops == 6 * 4 * 2  # 4·⌈log₂ 3⌉
+    assert topk((2, 3, 4), 1, 2).flops == 6 * 4  # at least one compare per value
+    with pytest.raises(InvalidArgumentError, match="exceeds"):
+        topk((2, 3, 4), 5, 2)
+
+
+def test_select_reads_the_mask_at_its_itemsize() -> None:
+    s = select((1, 1, 8, 8), (), (2, 4, 8, 8))
+    assert s.out_shape == (2, 4, 8, 8) and s.flops == 0
+    assert s.mem_read_bytes == 64 * 1 + (1 + 512) * 4
 
 
 # --- data movement ------------------------------------------------------------------------------
@@ -270,6 +332,46 @@ def test_upsample_matches_torch(mode: str, kwargs: dict, flops_per_output: int) 
     assert c.flops == math.prod(out.shape) * flops_per_output
 
 
+def test_repeat_and_patches_match_torch() -> None:
+    for shape, reps in (((3,), (2,)), ((2, 3), (1, 2, 2)), ((1, 3, 4, 4), (1, 2, 1, 1))):
+        r = repeat(shape, reps)
+        assert r.out_shape == tuple(meta(*shape).repeat(*reps).shape)
+        assert r.mem_write_bytes == math.prod(r.out_shape) * 4
+    x = meta(2, 3, 9, 7)
+    for k, d, p, st_ in ((2, 1, 0, 2), (3, 2, 1, 1), ((2, 3), 1, (1, 0), (2, 1))):
+        cols = F.unfold(x, k, d, p, st_)
+        assert im2col((2, 3, 9, 7), k, d, p, st_).out_shape == tuple(cols.shape)
+        back = col2im(tuple(cols.shape), (9, 7), k, d, p, st_)
+        assert back.out_shape == (2, 3, 9, 7)
+        ones = torch.ones(cols.shape)
+        # F.fold of ones counts the patch elements landing on each output: their sum less the
+        # outputs that receive any is the number of adds
+        counts = F.fold(ones, (9, 7), k, d, p, st_)
+        assert back.flops == int(counts.sum()) - int((counts > 0).sum())
+    with pytest.raises(InvalidArgumentError, match="patches"):
+        col2im((2, 12, 5), (9, 7), 2, stride=2)
+
+
+def test_indexing_rules() -> None:
+    x = meta(2, 3, 4, 4)
+    idx = torch.tensor([0, 2], device="meta")
+    for indices, expected in (([None, ((2,), False)], x[:, idx]),
+                              ([((2,), False), ((2,), False)], x[idx, idx]),
+                              ([((2, 1), False), None, ((3,), False)],
+                               x[idx[:, None], :, torch.tensor([0, 1, 2], device="meta")])):
+        assert indexed_elems((2, 3, 4, 4), indices) == expected.numel()
+    assert indexed_elems((2, 3, 4, 4), [None, None, ((4, 4), True)]) == 2 * 3 * 16  # a bound
+    g = gather((1, 128, 768), 128)
+    assert g.mem_read_bytes == 128 * 8 + 128 * 768 * 4 and g.flops == 0
+    assert scatter((4, 4), 4, 4, inplace=True).mem_bytes == (4 + 4) * 4 + 4 * 8
+    assert scatter((4, 4), 4, 4, src_elems=1).mem_read_bytes == (16 + 1) * 4 + 4 * 8
+    assert scatter((4, 4), 4, 4, accumulate=True).flops == 4
+    assert embedding_bag(6, 2, 4, "mean", per_sample_weights=True).flops == 16 + 8 + 24
+    assert nonzero((4, 4), 10).out_shape == (10, 2)
+    with pytest.raises(InvalidArgumentError, match="mode"):
+        embedding_bag(6, 2, 4, "median")
+
+
 def test_pad_matches_torch() -> None:
     out = F.pad(meta(1, 3, 8, 8), (1, 2, 3, 4))
     assert pad((1, 3, 8, 8), (1, 2, 3, 4)).out_shape == tuple(out.shape)
@@ -290,6 +392,58 @@ def test_attention() -> None:
     assert a.mem_bytes - fused.mem_bytes == 4 * scores * 4  # scores written+read twice
     masked = attention(q, q, q, (197, 197))
     assert masked.flops == a.flops + scores
+
+
+def test_grouped_query_attention() -> None:
+    q, kv = (2, 8, 5, 16), (2, 2, 7, 16)  # 8 query heads share 2 key/value heads
+    a = attention(q, kv, kv, fused=True, enable_gqa=True)
+    out = F.scaled_dot_product_attention(meta(*q), meta(*kv), meta(*kv), enable_gqa=True)
+    assert a.out_shape == tuple(out.shape)
+    assert a.madds == 2 * 2 * 8 * 5 * 7 * 16
+    assert a.mem_read_bytes == (2 * 8 * 5 * 16 + 2 * 2 * 2 * 7 * 16) * 4  # K, V at their size
+    with pytest.raises(InvalidArgumentError, match="broadcast"):
+        attention(q, kv, kv)  # without enable_gqa the heads must broadcast
+    with pytest.raises(InvalidArgumentError, match="divisor"):
+        attention((2, 8, 5, 16), (2, 3, 7, 16), (2, 3, 7, 16), enable_gqa=True)
+
+
+def test_fused_attention_blocks_are_sums_of_their_steps() -> None:
+    x = (2, 3, 8)
+    mha = multi_head_attention(x, x, x, 2)
+    steps = 3 * linear(x, 8).madds + attention((2, 2, 3, 4), (2, 2, 3, 4),
+                                               (2, 2, 3, 4)).madds + linear(x, 8).madds
+    assert mha.madds == steps == 1824 and mha.out_shape == x
+    assert mha.params == 4 * (8 * 8 + 8)
+    layer = transformer_encoder_layer(x, 2, 16)
+    assert layer.madds == 1824 + linear(x, 16).madds + linear((2, 3, 16), 8).madds
+    assert layer.flops == (mha.flops + 2 * binary(x, x).flops + 2 * layer_norm(x, 8).flops
+                           + linear(x, 16).flops + activation((2, 3, 16), "relu").flops
+                           + linear((2, 3, 16), 8).flops)
+
+
+@pytest.mark.parametrize("mode", list(RNN_GATES))
+def test_recurrent_layer_is_its_products_and_its_cell(mode: str) -> None:
+    gates = RNN_GATES[mode]
+    layer = recurrent(mode, (3, 2, 5), 7, batch=2)
+    assert layer.out_shape == (3, 2, 7)
+    assert layer.madds == 6 * gates * 7 * (5 + 7)
+    # the cell's elementwise work is the rest of the layer's flops
+    assert layer.flops == 2 * layer.madds + rnn_cell(mode, 6, 7).flops
+    proj = recurrent("lstm", (3, 2, 5), 7, batch=2, proj_size=3)
+    assert proj.out_shape == (3, 2, 3)
+    assert proj.madds == 6 * (4 * 7 * (5 + 3) + 7 * 3)  # hidden state of 3, projection 7→3
+    with pytest.raises(InvalidArgumentError, match="proj_size"):
+        recurrent("lstm", (3, 2, 5), 7, batch=2, proj_size=7)
+    with pytest.raises(InvalidArgumentError, match="mode"):
+        recurrent("transformer", (3, 2, 5), 7, batch=2)
+
+
+def test_norm_without_a_bias() -> None:
+    n = 2 * 16 * 25
+    assert layer_norm((2, 16, 5, 5), (5, 5), bias=False).params == 25
+    assert layer_norm((2, 16, 5, 5), (5, 5), bias=False).flops == 5 * n + 2 * 32 + n
+    assert group_norm((2, 16, 5, 5), 4, bias=False).mem_read_bytes == (n + 16) * 4
+    assert batch_norm((2, 16, 5, 5), bias=False).params == 16
 
 
 def test_itemsize_of() -> None:

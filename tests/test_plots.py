@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from fractions import Fraction
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from convcost import plots
 from convcost.cli import app
 from convcost.errors import InvalidArgumentError
 from convcost.records.points import CostPoint, pareto_frontier
+from convcost.report import plots as figures
 from convcost.studies.points import point_for, with_latency, zoo_points
 from convcost.zoo import build
 
@@ -187,15 +188,70 @@ def test_per_layer_cumulative_roofline(mobilenet: convcost.Analysis) -> None:
     for field in ("madds", "params", "mem_bytes"):
         ys = _artist(cum.axes[0], f"cum-{field}").get_ydata()  # type: ignore[attr-defined]
         assert ys[-1] == pytest.approx(100.0)
-    roof = plots.roofline_scatter(a, ridge=10.0)
-    ax = roof.axes[0]
+    # the x-axis names the layers: all 28 conv/linear layers of MobileNet V1's 83 ops
+    ticks = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert ticks[:3] == ["features.0.0", "features.1.dw.0", "features.1.pw.0"]
+    assert ticks[-1] == "classifier" and len(ticks) == 28
+    assert "28 of 83 ops named" in fig.axes[1].get_xlabel()
+
+
+def test_labelled_ops_thin_to_layers_that_never_touch() -> None:
+    class R:
+        def __init__(self, madds: int) -> None:
+            self.cost = convcost.Cost(madds=madds)
+
+    few = [R(0), R(5), R(0)]
+    assert figures.labelled_ops(few, 3) == [0, 1, 2]  # few enough: every op
+    rows = [R(1 if i % 2 == 0 else 0) for i in range(100)]  # a layer every other op
+    shown = figures.labelled_ops(rows, 20)
+    assert all(rows[i].cost.madds for i in shown)
+    assert min(b - a for a, b in pairwise(shown)) >= 5  # ceil(100 / 20)
+    assert len(shown) == 17  # 0, 6, 12, ... 96
+
+
+def test_roofline_has_the_machines_roofs(mobilenet: convcost.Analysis) -> None:
+    a = mobilenet
+    roofs = figures.Roofs(dense_flops_per_s=200e9, pointwise_flops_per_s=100e9,
+                        depthwise_flops_per_s=20e9, bandwidth_bytes_per_s=50e9,
+                        stream_bytes_per_s=10e9, source="a test machine")
+    fig = figures.roofline_scatter(a, roofs)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert "a test machine" in ax.get_title()
+    # the roofs: each class's peak FLOP/s from its ridge (peak / bandwidth) on
+    for name, peak in (("dense", 200e9), ("pointwise", 100e9), ("depthwise", 20e9)):
+        xs, ys = _artist(ax, f"roofline-{name}").get_data()  # type: ignore[attr-defined]
+        assert list(ys) == [peak, peak] and xs[0] == pytest.approx(peak / 50e9)
+    xs, ys = _artist(ax, "roofline-memory").get_data()  # type: ignore[attr-defined]
+    assert ys[0] == pytest.approx(xs[0] * 50e9)  # the slope: bandwidth × intensity
     dw = _artist(ax, "roof-depthwise").get_offsets()  # type: ignore[attr-defined]
     pw = _artist(ax, "roof-pointwise").get_offsets()  # type: ignore[attr-defined]
     assert len(dw) == len(pw) == 13  # MobileNet V1: 13 separable blocks
-    # a 3×3 depthwise conv does 9 madds per output and moves ≥ 8 bytes per output (fp32
-    # read + write): at most 9/8 madds per byte; every pointwise conv has more than 5
-    assert max(dw[:, 0]) <= 9 / 8 < 5 < min(pw[:, 0])
-    assert ax.get_xscale() == ax.get_yscale() == "log"
+    # x: FLOPs per byte. A 3×3 depthwise conv does 9 multiply-adds (18 FLOPs) per output and
+    # moves ≥ 8 bytes per output (fp32 read + write): at most 18/8; every pointwise conv
+    # has more than 10
+    assert max(dw[:, 0]) <= 18 / 8 < 10 < min(pw[:, 0])
+    # y: what the roofline allows there, min(peak of the class, intensity × bandwidth)
+    for (x, y) in dw:
+        assert y == pytest.approx(min(20e9, x * 50e9))
+    for (x, y) in pw:
+        assert y == pytest.approx(min(100e9, x * 50e9))
+    # without roofs: the documented defaults
+    assert figures.DEFAULT_ROOFS.source in plots.roofline_scatter(a).axes[0].get_title()
+
+
+def test_cumulative_overlay(mobilenet: convcost.Analysis) -> None:
+    half = convcost.analyze(build("mobilenet_v1:width_mult=0.5"), (1, 3, 224, 224),
+                            name="mobilenet_v1:width_mult=0.5")
+    fig = figures.cumulative_overlay([mobilenet, half])
+    left, right = fig.axes
+    for j, a in enumerate((mobilenet, half)):
+        xs, ys = _artist(left, f"overlay-madds-{j}").get_data()  # type: ignore[attr-defined]
+        assert xs[0] == 0 and xs[-1] == 100 and ys[-1] == a.totals.madds
+        xs, ys = _artist(right, f"overlay-mem_bytes-{j}").get_data()  # type: ignore[attr-defined]
+        assert ys[-1] == a.totals.mem_bytes
+    assert [t.get_text() for t in left.get_legend().get_texts()] == [
+        "mobilenet_v1", "mobilenet_v1:width_mult=0.5"]
 
 
 def test_compare_bars(mobilenet: convcost.Analysis) -> None:

@@ -172,7 +172,7 @@ def test_force_never_touches_a_file_convcost_did_not_write(
 def test_interrupted_report_leaves_a_whole_folder(tmp_path: Path, mobilenet: convcost.Analysis,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # the plots are not what this test is about: stub them to keep it fast
-    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100: {
+    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100, roofs=None: {
         s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
     out = tmp_path / "rep"
     breakdown.write_report([Compared(mobilenet)], out)
@@ -202,7 +202,8 @@ def test_interrupted_report_leaves_a_whole_folder(tmp_path: Path, mobilenet: con
     while True:
         calls: list[object] = []
 
-        def fail_at(src: object, dst: object, stop: int = steps) -> None:
+        def fail_at(src: object, dst: object, stop: int = steps,
+                    calls: list[object] = calls) -> None:
             calls.append(dst)
             if len(calls) > stop:
                 raise OSError(28, "No space left on device")
@@ -239,11 +240,85 @@ def test_cli_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert md.startswith("# convcost report: mobilenet_v1:width_mult=0.25, shufflenet_v2_x0_5")
     assert "- **published top-1**: 50.6% (Howard et al. 2017" in md
     assert "- **published top-1**: 60.552% " not in md and "60.6% (torchvision" in md
-    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100: {  # fast from here
-        s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
+    monkeypatch.setattr(breakdown, "render_images",  # fast from here
+                        lambda secs, dpi=100, roofs=None: {
+                            s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES})
     r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(out)])
     assert r.exit_code == 2
     assert r.output.count("\n") == 1 and "already exists; pass --force" in r.output
     r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(out), "--force"])
     assert r.exit_code == 0, r.output
     assert "mobilenet_v1_width_mult_0.25_roofline.png" not in _report_files(out)
+
+
+def test_html_is_responsive(tmp_path: Path, mobilenet: convcost.Analysis) -> None:
+    out = tmp_path / "one"
+    breakdown.write_report([Compared(mobilenet, 70.6, "Table 6")], out)
+    page = (out / "report.html").read_text()
+    assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in page
+    # every table in a box that scrolls on its own; figures never wider than the page on a
+    # wide screen, at their pixel size in a sideways-scrolling box on a narrow one
+    assert page.count("<table>") == page.count("<div class='table") == 2
+    assert "<div class='table tall'>" in page  # the per-layer table scrolls both ways
+    css = page.split("<style>")[1].split("</style>")[0]
+    assert ".table{max-width:100%;overflow:auto" in css
+    assert "figure img{max-width:100%" in css and "@media (max-width:720px)" in css
+    assert page.count("<figure>") == 3 and "Comparison" not in page  # one model: no comparison
+
+
+def test_report_of_several_models_opens_with_their_comparison(tmp_path: Path) -> None:
+    from convcost.studies.compare import compare
+
+    items = compare(["mobilenet_v1", "shufflenet_v2"], [(3, 224, 224)])
+    out = tmp_path / "two"
+    files = breakdown.write_report(items, out)
+    names = {f.name for f in files}
+    assert set(breakdown.COMPARISON_IMAGES) <= names
+    page = (out / "report.html").read_text()
+    comparison, _, first = page.partition("<h2 id='mobilenet_v1'>")
+    assert "<h2 id='comparison'>Comparison</h2>" in comparison and first
+    # the compare table side by side (every model, every figure) and its turned form
+    for text in ("<th>model</th>", "<th class=r>mult-adds</th>", "<td>mobilenet_v1</td>",
+                 "<td>shufflenet_v2</td>", "568.74M", "144.91M", "3.9× fewer mult-adds",
+                 "<div class='wide'>", "<div class='narrow'>", "<th>mult-adds</th>"):
+        assert text in comparison, text
+    assert comparison.count("<figure>") == 2  # the overlay plots
+    assert page.count("src='data:image/png;base64,") == 2 + 2 * 3
+    md = (out / "report.md").read_text()
+    head = md.split("## mobilenet_v1")[0]
+    assert "## Comparison" in head and "| shufflenet_v2 | 1×3×224×224 | 2.28M |" in head
+    assert "![Cumulative multiply-adds and memory access of each model]" \
+           "(comparison_overlay.png)" in head
+    assert "[shufflenet_v2](#shufflenet_v2)" in head
+
+
+def test_cli_report_draws_this_machines_roofs_when_calibrated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from convcost.cli.visual import _machine_roofs
+    from convcost.latency import calibrate as cal_mod
+    from convcost.report.plots import Roofs
+
+    asked: list[tuple[object, ...]] = []
+    monkeypatch.setattr(cal_mod, "read_cached", lambda *a: asked.append(a))
+    assert _machine_roofs() is None  # nothing cached: the report's default roofs
+    assert asked == [("cpu",)]  # this machine's CPU, torch's current threads
+    cal = SimpleNamespace(  # a cached calibration: multiply-adds/s and bytes/s
+        peak_dense_madds_per_s=80e9, peak_pointwise_madds_per_s=60e9,
+        peak_depthwise_madds_per_s=20e9, bandwidth_bytes_per_s=130e9,
+        stream_bytes_per_s=17e9, machine="Some CPU (8 cores)", threads=4)
+    monkeypatch.setattr(cal_mod, "read_cached", lambda *a: cal)
+    roofs = _machine_roofs()
+    assert isinstance(roofs, Roofs)
+    # multiply-adds/s doubled into FLOP/s, bandwidths as measured
+    assert (roofs.dense_flops_per_s, roofs.pointwise_flops_per_s,
+            roofs.depthwise_flops_per_s) == (160e9, 120e9, 40e9)
+    assert (roofs.bandwidth_bytes_per_s, roofs.stream_bytes_per_s) == (130e9, 17e9)
+    assert "Some CPU (8 cores), 4 threads" in roofs.source
+    seen: list[object] = []
+    monkeypatch.setattr(breakdown, "render_images", lambda secs, dpi=100, roofs=None: (
+        seen.append(roofs) or {s.image(p): b"png" for s in secs for p in breakdown.PLOT_NAMES}))
+    r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert seen == [roofs]

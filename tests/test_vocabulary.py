@@ -90,9 +90,14 @@ def test_every_literal_compared_with_an_op_is_a_label_or_an_op_key() -> None:
 def test_the_label_sets_are_unions_of_families() -> None:
     assert ACTIVATION_LABELS == labels(Family.ACTIVATION) == ACTIVATION_OPS
     assert labels(Family.ACTIVATION, Family.ELEMENTWISE, Family.NORM) == ELEMENTWISE_LABELS
-    assert labels(Family.LINEAR) == {"linear", "matmul", "addmm"}
+    # dense products, and the fused recurrent layers whose madds are their gate products
+    assert labels(Family.LINEAR) == {"linear", "matmul", "addmm", "rnn", "lstm", "gru"}
     assert labels(Family.CONV) > CONV_TRANSPOSE_LABELS
-    assert labels(Family.MOVEMENT, Family.FILL) == DATA_MOVEMENT_OPS  # cat, copy, pad, fill
+    # G4's data movement (cat, copy, pad, fill) is the part of these families it names; the
+    # indexing and copying ops (repeat, roll, gather, index, scatter, im2col...) are movement too
+    assert labels(Family.MOVEMENT, Family.FILL) > DATA_MOVEMENT_OPS
+    assert {"repeat", "roll", "embedding", "index", "gather", "index_put", "im2col",
+            "col2im"} <= labels(Family.MOVEMENT)
     assert family("gate_mul") is Family.ELEMENTWISE and family("unused_params") is Family.PARAMS
     assert "einsum" not in LABELS and "bmm" not in LABELS  # aten.einsum runs as bmm: matmul
 

@@ -9,11 +9,28 @@ tensors with ``torch.func.functional_call`` (no copy of the weights, nothing com
 4096² input or a batch of 256 costs the same to analyse as 224². Everything the recorder
 changes is put back in ``finally``: hooks removed, ``training`` flags restored, the original
 parameters and buffers back in place, also when the forward pass raises.
+
+Two functions are seen before they decompose (:mod:`convcost.capture.functions`): ``F.linear``
+keeps the caller's shapes in its row, and on meta ``F.scaled_dot_product_attention`` runs the
+fused op the CPU would run, so both devices record the same ``attention`` node.
+
+**Data-dependent control flow on meta.** A meta tensor has no values, so ``Tensor.item()``,
+``if mask.all():`` and the like fail. Then the forward pass runs once more on ``FakeTensor``s
+(``torch._subclasses.fake_tensor``, imported only then: the inputs wrapped, the weights fake
+stand-ins), the meta tensors ``torch.compile`` traces with: libraries that check for tracing
+(transformers'
+``is_tracing``: its masking utilities' packed-sequence and all-ones checks) skip the check and
+take the path they take under ``torch.compile``. A value that is truly needed still fails, and
+the error is the first run's, pointing to ``device='cpu'``. :attr:`Recording.fake` says which
+run answered. The first run's side effects on the inputs (a KV cache it appended to before it
+failed) are not undone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import math
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,6 +41,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from convcost.capture.functions import Functions
 from convcost.engine import REGISTRY, Counted, Registration, Registry
 from convcost.errors import CaptureError, ConvcostError
 from convcost.graph import Node, TensorInfo
@@ -51,6 +69,7 @@ class Recording:
     outputs: list[tuple[int, ...]] = field(default_factory=list)
     counted: dict[int, Counted] = field(default_factory=dict)  # answers computed during capture
     calls: list[ModuleCall] = field(default_factory=list)  # every module call, in call order
+    fake: bool = False  # captured on FakeTensors after plain meta met a data-dependent value
 
 
 @dataclass
@@ -61,6 +80,7 @@ class _Frame:
     module: nn.Module | None = None
     inputs: Any = None  # the call's (args, kwargs): shapes are read only for an error message
     slot: int = -1  # this call's index in _Recorder.calls
+    plain: Any = None  # the DisableTorchFunction guard a _PLAIN_LEAVES module runs under
 
     @property
     def in_shapes(self) -> list[tuple[int, ...]]:
@@ -92,6 +112,35 @@ class _Recorder(TorchDispatchMode):
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
         self.counted: dict[int, Counted] = {}  # node index -> counter answer already computed
         self.calls: list[ModuleCall | None] = []  # filled in by the scope hooks
+
+    def node_count(self) -> int:
+        return len(self.nodes)
+
+    def linear_shapes(self, start: int, in_shape: tuple[int, ...],
+                      out_shape: tuple[int, ...]) -> None:
+        """``F.linear`` on ``in_shape`` (more than 2-d) recorded nodes ``start:``; when that is
+        torch's ``view → addmm|mm → view``, give the product node the caller's shapes: the
+        input ``(..., in)`` instead of ``(N, in)``, the output ``(..., out)``. Its cost does not
+        change (the counter's matmul broadcasts the leading dims); only the row's shapes do.
+        Other decompositions (a non-contiguous input runs ``bmm`` + ``add``) keep theirs."""
+        found = [i for i in range(start, len(self.nodes))
+                 if self.nodes[i].op in ("aten.addmm", "aten.mm")]
+        if len(found) != 1:
+            return
+        i = found[0]
+        node = self.nodes[i]
+        pos = 1 if node.op == "aten.addmm" else 0
+        a = node.args[pos] if len(node.args) > pos else None
+        lead_in, lead_out = math.prod(in_shape[:-1]), math.prod(out_shape[:-1])
+        if (not isinstance(a, TensorInfo) or a.shape != (lead_in, in_shape[-1])
+                or node.out_shape != (lead_out, out_shape[-1]) or len(node.outputs) != 1):
+            return
+        args = list(node.args)
+        args[pos] = dataclasses.replace(a, shape=in_shape)
+        self.nodes[i] = dataclasses.replace(
+            node, args=tuple(args),
+            outputs=(dataclasses.replace(node.outputs[0], shape=out_shape),))
+        self.counted.pop(i, None)  # counted on the 2-d shapes: count again
 
     def _info(self, t: torch.Tensor) -> TensorInfo:
         owner = self.param_ids.get(id(t))
@@ -154,6 +203,8 @@ class _Recorder(TorchDispatchMode):
                            kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         op = str(func.overloadpacket)
+        if op.startswith("prim."):  # a FakeTensor's metadata query (prim.device): no op ran
+            return func(*args, **kwargs)
         node_args = tuple(self._convert(a) for a in args)
         node_kwargs = {k: self._convert(v) for k, v in kwargs.items()}
         out = self._synthesize(op, args, kwargs, node_args, node_kwargs)
@@ -241,33 +292,70 @@ def _scope_hooks(model: nn.Module, rec: _Recorder, modules: dict[str, str]) -> I
     done = [0]  # calls returned so far
     handles = []
 
-    def pre(name: str, cls: str) -> Any:
+    def pre(name: str, cls: str, plain: bool) -> Any:
         def hook(m: nn.Module, args: Any, kwargs: Any) -> None:
             calls[name] = calls.get(name, 0) + 1
             modules.setdefault(name, cls)
             # the call's place is taken now, so calls keep pre-order (parents before children)
             rec.calls.append(None)
-            rec.stack.append(_Frame(name, cls, calls[name], m, (args, kwargs),
-                                    len(rec.calls) - 1))
+            frame = _Frame(name, cls, calls[name], m, (args, kwargs), len(rec.calls) - 1)
+            if plain:
+                frame.plain = torch._C.DisableTorchFunction()
+                frame.plain.__enter__()
+            rec.stack.append(frame)
         return hook
 
     def post(name: str) -> Any:
         def hook(_m: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
             if rec.stack and rec.stack[-1].name == name:
                 frame = rec.stack.pop()
-                rec.calls[frame.slot] = _call_record(frame, args, kwargs, out, done[0])
+                if frame.plain is not None:
+                    rec.calls[frame.slot] = _call_record(frame, args, kwargs, out, done[0])
+                    frame.plain.__exit__(None, None, None)
+                else:
+                    with torch._C.DisableTorchFunction():  # shapes read without Functions
+                        rec.calls[frame.slot] = _call_record(frame, args, kwargs, out,
+                                                             done[0])
                 done[0] += 1
         return hook
 
     try:
         for name, module in model.named_modules():
             cls = type(module).__name__
-            handles.append(module.register_forward_pre_hook(pre(name, cls), with_kwargs=True))
+            plain = type(module) in _PLAIN_LEAVES and next(module.children(), None) is None
+            handles.append(module.register_forward_pre_hook(pre(name, cls, plain),
+                                                            with_kwargs=True))
             handles.append(module.register_forward_hook(post(name), with_kwargs=True))
         yield
     finally:
+        for frame in reversed(rec.stack):  # calls a raise left open
+            if frame.plain is not None:
+                frame.plain.__exit__(None, None, None)
+                frame.plain = None
         for h in handles:
             h.remove()
+
+
+# torch.nn leaf modules whose forward calls neither F.linear nor F.scaled_dot_product_attention
+# (the two functions capture.functions sees): they run with torch functions going straight to
+# the dispatcher, not through Functions' Python handler. That handler costs a ResNet-50 capture
+# ~0.5 ms (5 %) for its F.conv2d, F.batch_norm and F.relu calls; with this, nothing measurable.
+# Exact classes only: a subclass may override forward. (A tensor subclass's own
+# __torch_function__ is bypassed inside these modules too; the capture's tensors have none.)
+_PLAIN_LEAVES: frozenset[type[nn.Module]] = frozenset({
+    nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm,
+    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.LocalResponseNorm,
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU,
+    nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.Softmax,
+    nn.LogSoftmax, nn.Softplus,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.Identity, nn.Flatten,
+    nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle, nn.ZeroPad2d,
+    nn.ConstantPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d, nn.Embedding,
+})
 
 
 @contextmanager
@@ -289,13 +377,33 @@ def gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Every module in inference mode for the capture, and back as it was after. The flags
+    are set directly: a model's own ``train()``/``eval()`` may do more (freeze weights,
+    switch branches) and is never called."""
     saved = [(m, m.training) for m in model.modules()]
     try:
-        model.eval()
+        for m, _ in saved:
+            m.training = False
         yield
     finally:
         for m, flag in saved:
             m.training = flag
+
+
+@contextmanager
+def _attributes_kept(model: nn.Module) -> Iterator[None]:
+    """Tensors a forward pass may assign to its modules as plain attributes (old-style
+    ``weight_norm`` and ``spectral_norm`` recompute ``module.weight`` from the swapped
+    stand-ins in a pre-hook) are put back as they were, so no meta stand-in stays behind."""
+    saved = [(m, {k: v for k, v in vars(m).items() if isinstance(v, torch.Tensor)})
+             for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, attrs in saved:
+            for k, v in attrs.items():
+                if vars(m).get(k) is not v:
+                    object.__setattr__(m, k, v)
 
 
 def _stand_in(t: torch.Tensor, device: str, dtype: torch.dtype) -> torch.Tensor:
@@ -317,10 +425,12 @@ def _needs_swap(tensors: list[torch.Tensor], device: str, dtype: torch.dtype) ->
 def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
            device: str = "meta", dtype: torch.dtype = torch.float32,
            registry: Registry = REGISTRY) -> Recording:
-    """Run ``model(*args, **kwargs)`` once under the recorder and return what ran.
+    """Run ``model(*args, **kwargs)`` under the recorder and return what ran.
 
     ``args``/``kwargs`` must already be on ``device``. ``registry`` is the one the evaluation
     will use (``Recording.counted`` holds its answers). The model is left exactly as it was.
+    On meta, a forward pass that needs a tensor's value runs once more on fake tensors (module
+    docstring).
     """
     all_params = list(model.named_parameters(remove_duplicate=False))
     buffers = list(model.named_buffers(remove_duplicate=False))
@@ -331,35 +441,113 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
             name_of[id(p)] = name
             unique[name] = p
     params = {name: p.numel() for name, p in unique.items()}
-    param_ids: dict[int, tuple[str, int]] = {}
-    swap: dict[str, torch.Tensor] | None = None
-    if _needs_swap([t for _, t in all_params + buffers], device, dtype):
-        swap = {}
+
+    def stand_ins() -> tuple[dict[str, torch.Tensor], dict[int, tuple[str, int]]]:
+        """A stand-in for every parameter and buffer slot (made under the active modes:
+        fake ones in the fake run), and each parameter stand-in's (name, numel) by id."""
+        swap: dict[str, torch.Tensor] = {}
         made: dict[int, torch.Tensor] = {}
-        for name, t in all_params + buffers:
+        ids: dict[int, tuple[str, int]] = {}
+        for name, t in _slots(model):
             if id(t) not in made:
                 made[id(t)] = _stand_in(t, device, dtype)
                 if id(t) in name_of:
-                    param_ids[id(made[id(t)])] = (name_of[id(t)], t.numel())
+                    ids[id(made[id(t)])] = (name_of[id(t)], t.numel())
             swap[name] = made[id(t)]
-    else:
-        param_ids = {id(p): (name, p.numel()) for name, p in unique.items()}
-    rec = _Recorder(param_ids, registry)
-    modules: dict[str, str] = {}
-    with ExitStack() as stack:
-        stack.enter_context(_eval_mode(model))
-        stack.enter_context(_scope_hooks(model, rec, modules))
-        stack.enter_context(torch.no_grad())
-        try:
-            with rec:
-                if swap is None:
-                    out = model(*args, **kwargs)
-                else:
-                    out = torch.func.functional_call(model, swap, args, kwargs, strict=False)
-        except Exception as exc:
-            raise _explain(exc, rec, model, device) from exc
-    calls = [c for c in rec.calls if c is not None]
-    return Recording(rec.nodes, params, modules, _shapes(out), rec.counted, calls)
+        return swap, ids
+
+    def run(fake: bool) -> Recording:
+        rec = _Recorder({}, registry)
+        modules: dict[str, str] = {}
+        with ExitStack() as stack:
+            stack.enter_context(_eval_mode(model))
+            stack.enter_context(_attributes_kept(model))
+            stack.enter_context(_scope_hooks(model, rec, modules))
+            stack.enter_context(torch.no_grad())
+            if device != "meta":  # a forward that draws random numbers leaves the caller's
+                stack.enter_context(torch.random.fork_rng(devices=[]))  # RNG where it was
+            try:
+                a, kw = args, kwargs
+                swap: dict[str, torch.Tensor] | None = None
+                if fake:  # every tensor a fake one, weights too (converting each as an op
+                    # first meets it costs ~1 ms: a quarter second for LLaMA-7B)
+                    a, kw = _faked(stack, (args, kwargs))
+                    swap, rec.param_ids = stand_ins()
+                elif _needs_swap([t for _, t in all_params + buffers], device, dtype):
+                    swap, rec.param_ids = stand_ins()
+                else:  # the model's own weights; its buffers as copies, so that a forward
+                    # that updates them (a step counter, running statistics) changes nothing
+                    rec.param_ids = {id(p): (name, p.numel()) for name, p in unique.items()}
+                    if buffers:
+                        swap = {name: t for name, t in _slots(model)}
+                        copies: dict[int, torch.Tensor] = {}
+                        for name, t in _slots(model):
+                            if id(t) not in name_of:
+                                swap[name] = copies.setdefault(id(t), t.clone())
+                with rec, Functions(rec, fuse_attention=device == "meta"):
+                    if swap is None:
+                        out = model(*a, **kw)
+                    else:
+                        # tie_weights=False: swap holds every (module, attribute) slot once
+                        out = torch.func.functional_call(model, swap, a, kw, strict=False,
+                                                         tie_weights=False)
+            except Exception as exc:
+                raise _explain(exc, rec, model, device) from exc
+        calls = [c for c in rec.calls if c is not None]
+        return Recording(rec.nodes, params, modules, _shapes(out), rec.counted, calls, fake)
+
+    try:
+        return run(fake=False)
+    except CaptureError as err:
+        if not (device == "meta" and _needs_values(err.__cause__)):
+            raise
+        first = err
+    try:
+        return run(fake=True)
+    except Exception:
+        # still data-dependent, or fake tensors fail in their own way: the first run's error
+        # names the layer and says what to do (analyse on the CPU)
+        raise first from first.__cause__
+
+
+def _slots(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """Every parameter and buffer by one of its qualified names, each (module, attribute)
+    slot once. A module registered under two names (``nn.Sequential(lin, relu, lin)``) has
+    one slot per tensor, not two: swapping it twice would save the first stand-in as the
+    "original" and put it back at the end, leaving the user's model on meta. Tied tensors
+    in different modules (GPT-2's ``lm_head.weight`` is ``wte.weight``) are different slots
+    and each is swapped."""
+    seen: set[tuple[int, str]] = set()
+    out: list[tuple[str, torch.Tensor]] = []
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        for attr, t in (*module._parameters.items(), *module._buffers.items()):
+            if t is None or (id(module), attr) in seen:
+                continue
+            seen.add((id(module), attr))
+            out.append((f"{prefix}.{attr}" if prefix else attr, t))
+    return out
+
+
+def _faked(stack: ExitStack, inputs: tuple[Any, Any]) -> tuple[Any, Any]:
+    """Enter a ``FakeTensorMode`` on ``stack`` and return ``inputs`` with every tensor
+    wrapped as a fake one. Tensors inside objects pytree does not open (a KV cache) are
+    wrapped as the ops meet them (``allow_non_fake_inputs``)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils import _pytree as pytree
+
+    mode = stack.enter_context(FakeTensorMode(allow_non_fake_inputs=True))
+    faked: tuple[Any, Any] = pytree.tree_map_only(torch.Tensor, mode.from_tensor, inputs)
+    return faked
+
+
+def _needs_values(exc: BaseException | None) -> bool:
+    """A failure of the meta device itself: an op that needs values (``Tensor.item()``,
+    a data-dependent output shape) or has no meta kernel."""
+    if exc is None:
+        return False
+    msg = str(exc)
+    return ("meta" in msg.lower() or isinstance(exc, NotImplementedError)
+            or "data-dependent" in msg)
 
 
 _TOO_SMALL = re.compile(
@@ -379,9 +567,7 @@ def _explain(exc: Exception, rec: _Recorder, model: nn.Module, device: str) -> C
     where = f"layer '{frame.name or '(root)'}' {frame.desc}" if frame else "the model"
     shapes = ", ".join("×".join(map(str, s)) for s in frame.in_shapes) if frame else ""
     got = f" {shapes}" if shapes else ""
-    if device == "meta" and (
-        "meta" in msg.lower() or isinstance(exc, NotImplementedError) or "data-dependent" in msg
-    ):
+    if device == "meta" and _needs_values(exc):
         return CaptureError(
             f"{where} cannot run on the meta device ({msg}); its control flow needs real "
             "values: analyse with device='cpu' (CLI: --device cpu)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,8 +41,27 @@ def report(
 
     check_report_folder(out, force)  # fail before analysing anything
     items = compare(models, parse_inputs(input), batch=batch, dtype=dtype, device=device)
-    files = write_report(items, out, force=force, title=title)
+    files = write_report(items, out, force=force, title=title, roofs=_machine_roofs())
     typer.echo(f"wrote {out}/ ({', '.join(f.name for f in files)})")
+
+
+def _machine_roofs() -> Any:
+    """The roofs of this machine's cached ``convcost calibrate`` (CPU, torch's current
+    threads) as plain numbers for the report's roofline, multiply-adds/s doubled to FLOP/s;
+    None when nothing is cached (the report then draws its documented default roofs)."""
+    from convcost.latency.calibrate import read_cached
+    from convcost.report.plots import Roofs
+
+    cal = read_cached("cpu")
+    if cal is None:
+        return None
+    return Roofs(dense_flops_per_s=2 * cal.peak_dense_madds_per_s,
+                 pointwise_flops_per_s=2 * cal.peak_pointwise_madds_per_s,
+                 depthwise_flops_per_s=2 * cal.peak_depthwise_madds_per_s,
+                 bandwidth_bytes_per_s=cal.bandwidth_bytes_per_s,
+                 stream_bytes_per_s=cal.stream_bytes_per_s,
+                 source=f"roofs of this machine (convcost calibrate: {cal.machine}, "
+                        f"{cal.threads} threads)")
 
 
 class PlotKind(str, Enum):

@@ -5,22 +5,80 @@ family, so the rule for an op lives in one place (the formula's docstring). The 
 users see in the ``op`` column; each registration declares every label its counter returns and
 their family (:class:`~convcost.engine.registry.Family`), and :data:`REGISTRY`, the default
 registry, is built from these registrations once, at the end of this module.
+
+**Zero-size tensors cost nothing** (an empty KV cache, an empty batch): a counter given a
+tensor with no elements returns a zero cost, under the label the op has on non-empty tensors
+(see :func:`register`); ``cat`` instead drops its empty parts, as ``torch.cat`` does.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from convcost import formulas as f
-from convcost.engine.registry import Counted, Family, RegistryBuilder
-from convcost.errors import InvalidArgumentError
+from convcost.engine.registry import Counted, Counter, Family, RegistryBuilder
+from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.formulas import OpCost
 from convcost.formulas.pool import PoolKind
 from convcost.graph import Node, TensorInfo
 
 _TABLE = RegistryBuilder()
-register = _TABLE.register
+
+
+def register(*keys: str, family: Family, labels: Iterable[str],
+             empty_parts: bool = False) -> Callable[[Counter], Counter]:
+    """Register ``fn`` for ``keys`` (see :meth:`RegistryBuilder.register`), with the zero-size
+    rule: a node with a zero-size tensor among its arguments costs 0. ``empty_parts``: the
+    counter handles zero-size arguments itself (``cat``)."""
+    declared = tuple(labels)
+
+    def deco(fn: Counter) -> Counter:
+        counter = fn if empty_parts else _zero_when_empty(fn, declared)
+        _TABLE.register(*keys, family=family, labels=declared)(counter)
+        return fn
+
+    return deco
+
+
+def _zero_when_empty(fn: Counter, declared: tuple[str, ...]) -> Counter:
+    def counter(node: Node) -> Counted:
+        if all(t.numel for t in node.tensors()):
+            return fn(node)
+        if not node.outputs:  # asked for the output shape (the capture): the kernel knows it
+            raise InvalidArgumentError(f"{node.op} on a zero-size tensor: no output shape "
+                                       "without its kernel")
+        label = _label_without_elements(fn, node, declared)
+        return replace(label, cost=OpCost(out_shape=node.out_shape))
+
+    return counter
+
+
+def _label_without_elements(fn: Counter, node: Node, declared: tuple[str, ...]) -> Counted:
+    """The op's label (and conv kind) as on the same shapes with every zero size made 1;
+    the op's name, or its first declared label, where those shapes are not valid."""
+    probe = replace(node, args=_no_zero_sizes(node.args),
+                    kwargs=dict(zip(node.kwargs, _no_zero_sizes(tuple(node.kwargs.values())),
+                                    strict=True)))
+    try:
+        return fn(probe)
+    except (ConvcostError, ArithmeticError, LookupError, TypeError, ValueError):
+        name = node.op.split(".")[-1].rstrip("_")
+        return Counted(name if name in declared else declared[0], OpCost())
+
+
+def _no_zero_sizes(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for a in items:
+        if isinstance(a, TensorInfo) and not a.numel:
+            out.append(replace(a, shape=tuple(d or 1 for d in a.shape)))
+        elif isinstance(a, (list, tuple)):
+            out.append(type(a)(_no_zero_sizes(tuple(a))))
+        else:
+            out.append(a)
+    return tuple(out)
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -107,10 +165,112 @@ def _mm(node: Node) -> Counted:
 def _sdpa_fused(node: Node) -> Counted:
     q, k, v = node.args[0], node.args[1], node.args[2]
     mask = node.arg(3, "attn_bias") if "efficient" in node.op else node.kwargs.get("attn_mask")
+    # the kernels take grouped-query attention's key/value heads as they are (enable_gqa);
+    # heads that differ can only be that
     cost = f.attention(q.shape, k.shape, v.shape,
                        mask.shape if isinstance(mask, TensorInfo) else None,
-                       fused=True, itemsize=node.itemsize)
+                       fused=True, enable_gqa=True, itemsize=node.itemsize)
     return Counted("attention", cost)
+
+
+@register("aten._native_multi_head_attention", family=Family.ATTENTION,
+          labels=("multi_head_attention",))
+def _multi_head_attention(node: Node) -> Counted:
+    """``nn.MultiheadAttention``'s fused kernel (CPU/GPU, eval, ``batch_first``): the Q, K, V
+    projections, attention and the output projection."""
+    q, k, v, heads = node.args[0], node.args[1], node.args[2], node.args[4]
+    qkv_bias, mask = node.arg(6, "qkv_bias"), node.arg(9, "mask")
+    need_weights = bool(node.arg(10, "need_weights", True))
+    cost = f.multi_head_attention(
+        q.shape, k.shape, v.shape, heads,
+        _mha_mask(mask, node.arg(12, "mask_type"), q.shape, k.shape, heads),
+        bias=isinstance(qkv_bias, TensorInfo), need_weights=need_weights,
+        average_attn_weights=bool(node.arg(11, "average_attn_weights", True)),
+        itemsize=node.itemsize)
+    return Counted("multi_head_attention", cost)
+
+
+def _mha_mask(mask: Any, mask_type: Any, q: tuple[int, ...], k: tuple[int, ...],
+              heads: int) -> tuple[int, ...] | None:
+    """The fused kernels' mask as a shape that broadcasts to (B, heads, L, S): a key padding
+    mask (``mask_type`` 1) is (B, S); a 3-d attention mask is (B·heads, L, S)."""
+    if not isinstance(mask, TensorInfo):
+        return None
+    m = mask.shape
+    if mask_type == 1 and len(m) == 2:
+        return (m[0], 1, 1, m[1])
+    if len(m) == 3 and len(q) == 3 and m[0] == q[0] * heads:
+        return (q[0], heads, m[1], m[2])
+    return m
+
+
+@register("aten._transformer_encoder_layer_fwd", family=Family.ATTENTION,
+          labels=("transformer_encoder_layer",))
+def _transformer_encoder_layer(node: Node) -> Counted:
+    """``nn.TransformerEncoderLayer``'s fused kernel: self-attention, two residual adds and
+    layer norms, the feed-forward block."""
+    x, heads, ffn_in = node.args[0], node.args[2], node.args[14]
+    mask = node.arg(18, "mask")
+    cost = f.transformer_encoder_layer(
+        x.shape, heads, ffn_in.shape[0], _mha_mask(mask, node.arg(19, "mask_type"), x.shape,
+                                                   x.shape, heads),
+        activation_kind="gelu" if node.args[7] else "relu", itemsize=node.itemsize)
+    return Counted("transformer_encoder_layer", cost)
+
+
+# --- recurrent layers ---------------------------------------------------------------------------
+
+# mode numbers of the fused kernels (cuDNN, MIOpen and oneDNN/ideep agree)
+_RNN_MODES = {0: "rnn_relu", 1: "rnn_tanh", 2: "lstm", 3: "gru"}
+_RNN_LABELS = {"rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
+
+
+@register("aten.mkldnn_rnn_layer", "aten._cudnn_rnn", "aten.miopen_rnn",
+          family=Family.LINEAR, labels=("rnn", "lstm", "gru"))
+def _rnn(node: Node) -> Counted:
+    """A fused recurrent kernel: one layer in one direction (``mkldnn_rnn_layer``, nn.LSTM on
+    the CPU), or every layer and direction at once (``_cudnn_rnn``, ``miopen_rnn``)."""
+    x = node.args[0]
+    if node.op.startswith("aten.mkldnn_rnn_layer"):
+        # (input, w_ih, w_hh, b_ih, b_hh, hx, cx, reverse, batch_sizes, mode, hidden_size,
+        #  num_layers, has_biases, ...)
+        mode, hx = _RNN_MODES[node.args[9]], node.args[5]
+        cost = f.recurrent(mode, x.shape, node.args[10], batch=math.prod(hx.shape[:-1]),
+                           bias=bool(node.args[12]), itemsize=node.itemsize)
+        return Counted(_RNN_LABELS[mode], cost)
+    cudnn = node.op.startswith("aten._cudnn_rnn")
+    weights, hx = node.args[1], node.args[4] if cudnn else node.args[3]
+    mode = _RNN_MODES[node.args[6] if cudnn else node.args[5]]
+    hidden = node.args[7] if cudnn else node.args[6]
+    proj = node.args[8] if cudnn else 0
+    layers = node.args[9] if cudnn else node.args[7]
+    directions = 2 if (node.args[13] if cudnn else node.args[11]) else 1
+    per_layer = len(weights) // (layers * directions)  # w_ih, w_hh (b_ih, b_hh) (w_hr)
+    bias = per_layer - (1 if proj else 0) == 4
+    batch = hx.shape[1] if len(hx.shape) == 3 else 1
+    total = f.Cost()
+    in_shape = x.shape
+    out = in_shape
+    for _ in range(layers):
+        layer = f.recurrent(mode, in_shape, hidden, batch=batch, proj_size=proj, bias=bias,
+                            itemsize=node.itemsize)
+        total = total + layer.scaled(directions)
+        out = (*layer.out_shape[:-1], layer.out_shape[-1] * directions)
+        in_shape = out
+    return Counted(_RNN_LABELS[mode], OpCost(total.params, total.madds, total.flops,
+                                             total.mem_read_bytes, total.mem_write_bytes, out))
+
+
+@register("aten._thnn_fused_lstm_cell", "aten._thnn_fused_gru_cell", family=Family.ELEMENTWISE,
+          labels=("lstm_cell", "gru_cell"))
+def _rnn_cell(node: Node) -> Counted:
+    """The fused elementwise part of ``nn.LSTMCell`` / ``nn.GRUCell`` on the GPU: the gate
+    products reach it from ``linear`` rows of their own."""
+    gates, bias = node.args[0], node.arg(3, "input_bias")
+    mode = "lstm" if "lstm" in node.op else "gru"
+    cost = f.rnn_cell(mode, math.prod(gates.shape[:-1]), gates.shape[-1] // f.RNN_GATES[mode],
+                      isinstance(bias, TensorInfo), itemsize=node.itemsize)
+    return Counted(f"{mode}_cell", cost)
 
 
 # --- normalisation ------------------------------------------------------------------------------
@@ -120,7 +280,7 @@ def _sdpa_fused(node: Node) -> Counted:
           "aten._native_batch_norm_legit", "aten.batch_norm", family=Family.NORM,
           labels=("batch_norm",))
 def _batch_norm(node: Node) -> Counted:
-    x, weight = node.args[0], node.arg(1, "weight")
+    x, weight, bias = node.args[0], node.arg(1, "weight"), node.arg(2, "bias")
     running_mean = node.arg(3, "running_mean")
     training = node.arg(5, "training", False) if node.op != (
         "aten._native_batch_norm_legit_no_training") else False
@@ -131,23 +291,31 @@ def _batch_norm(node: Node) -> Counted:
         if isinstance(t, TensorInfo) and t.shape != (x.shape[1],):
             raise InvalidArgumentError(f"batch norm over {x.shape[1]} channels got a "
                                        f"parameter of shape {t.shape}")
-    cost = f.batch_norm(x.shape, affine=isinstance(weight, TensorInfo),
-                        track_running_stats=tracked, itemsize=node.itemsize)
+    affine, has_bias = _affine(weight, bias)
+    cost = f.batch_norm(x.shape, affine=affine, track_running_stats=tracked, bias=has_bias,
+                        itemsize=node.itemsize)
     return Counted("batch_norm", cost)
+
+
+def _affine(weight: Any, bias: Any) -> tuple[bool, bool]:
+    """(has an affine, has a bias) from a norm's optional weight and bias."""
+    has_bias = isinstance(bias, TensorInfo)
+    return isinstance(weight, TensorInfo) or has_bias, has_bias
 
 
 @register("aten.native_layer_norm", family=Family.NORM, labels=("layer_norm",))
 def _layer_norm(node: Node) -> Counted:
-    x, normalized, weight = node.args[0], node.args[1], node.arg(2, "weight")
-    cost = f.layer_norm(x.shape, tuple(normalized), isinstance(weight, TensorInfo),
-                        itemsize=node.itemsize)
+    x, normalized = node.args[0], node.args[1]
+    affine, bias = _affine(node.arg(2, "weight"), node.arg(3, "bias"))
+    cost = f.layer_norm(x.shape, tuple(normalized), affine, bias=bias, itemsize=node.itemsize)
     return Counted("layer_norm", cost)
 
 
 @register("aten.native_group_norm", family=Family.NORM, labels=("group_norm",))
 def _group_norm(node: Node) -> Counted:
-    x, weight, groups = node.args[0], node.arg(1, "weight"), node.args[6]
-    return Counted("group_norm", f.group_norm(x.shape, groups, isinstance(weight, TensorInfo),
+    x, groups = node.args[0], node.args[6]
+    affine, bias = _affine(node.arg(1, "weight"), node.arg(2, "bias"))
+    return Counted("group_norm", f.group_norm(x.shape, groups, affine, bias=bias,
                                               itemsize=node.itemsize))
 
 
@@ -243,7 +411,7 @@ def _is_gate(x: tuple[int, ...], g: tuple[int, ...]) -> bool:
             and math.prod(x[2:]) > 1)
 
 
-_TERNARY = ("aten.addcmul", "aten.addcdiv", "aten.lerp", "aten.where")
+_TERNARY = ("aten.addcmul", "aten.addcdiv", "aten.lerp")
 
 
 @register(*_TERNARY, family=Family.ELEMENTWISE, labels=_names(_TERNARY))
@@ -252,9 +420,28 @@ def _ternary(node: Node) -> Counted:
     out = f.broadcast_shapes(*shapes)
     n = math.prod(out)
     isz = node.itemsize
-    flops = 0 if node.op.startswith("aten.where") else 2 * n
-    cost = OpCost(0, 0, flops, sum(math.prod(s) for s in shapes) * isz, n * isz, out)
+    cost = OpCost(0, 0, 2 * n, sum(math.prod(s) for s in shapes) * isz, n * isz, out)
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
+
+
+def _itemsize(t: Any, default: int) -> int:
+    return t.itemsize if isinstance(t, TensorInfo) else default
+
+
+@register("aten.where", family=Family.ELEMENTWISE, labels=("where",))
+def _where(node: Node) -> Counted:
+    cond, a, b = node.args[0], node.args[1], node.args[2]
+    isz = _itemsize(a, _itemsize(b, node.itemsize))
+    return Counted("where", f.select(cond.shape, _shape(a), _shape(b),
+                                     cond_itemsize=cond.itemsize, itemsize=isz))
+
+
+@register("aten.masked_fill", family=Family.ELEMENTWISE, labels=("masked_fill",))
+def _masked_fill(node: Node) -> Counted:
+    """``x.masked_fill(mask, value)`` = ``where(mask, value, x)``."""
+    x, mask, value = node.args[0], node.args[1], node.args[2]
+    return Counted("masked_fill", f.select(mask.shape, _shape(value), x.shape,
+                                           cond_itemsize=mask.itemsize, itemsize=x.itemsize))
 
 
 # --- reductions and pooling ---------------------------------------------------------------------
@@ -263,16 +450,84 @@ def _ternary(node: Node) -> Counted:
 _REDUCE = ("aten.mean", "aten.sum", "aten.amax", "aten.amin", "aten.prod")
 
 
+def _dims(value: Any) -> list[int] | None:
+    """A reduction's ``dim`` argument as a list, None for every dim."""
+    if value is None or value == [] or isinstance(value, bool):
+        return None
+    return [value] if isinstance(value, int) else list(value)
+
+
 @register(*_REDUCE, family=Family.REDUCTION, labels=_names(_REDUCE))
 def _reduce(node: Node) -> Counted:
     x = node.args[0]
-    dims = node.arg(1, "dim")
-    dims = None if dims is None or dims == [] else ([dims] if isinstance(dims, int) else dims)
     keepdim = bool(node.arg(2, "keepdim", False))
     label = node.op.split(".")[-1]
-    cost = f.reduction(x.shape, dims, mean=label == "mean", keepdim=keepdim,
-                       itemsize=node.itemsize)
+    cost = f.reduction(x.shape, _dims(node.arg(1, "dim")), mean=label == "mean",
+                       keepdim=keepdim, itemsize=node.itemsize)
     return Counted(label, cost)
+
+
+_INDEX = f.INDEX_ITEMSIZE
+
+
+@register("aten.max", "aten.min", "aten.argmax", "aten.argmin", "aten.all", "aten.any",
+          family=Family.REDUCTION, labels=("max", "min", "argmax", "argmin", "all", "any"))
+def _reduce_to(node: Node) -> Counted:
+    """Reductions whose output is not the input's dtype: ``max``/``min`` along a dim (values
+    and int64 indices), ``argmax``/``argmin`` (indices), ``all``/``any`` (bools)."""
+    x, label = node.args[0], node.op.split(".")[-1]
+    dim = node.arg(1, "dim")
+    if label in ("max", "min") and isinstance(dim, TensorInfo):  # max(a, b): elementwise
+        return Counted(label, f.binary(x.shape, dim.shape, itemsize=x.itemsize))
+    dims = _dims(dim)
+    # bytes per output element: values and indices along a dim, the indices, the bools
+    out = {"argmax": _INDEX, "argmin": _INDEX, "all": 1, "any": 1}.get(
+        label, x.itemsize + (_INDEX if dims is not None else 0))
+    cost = f.reduction(x.shape, dims, keepdim=bool(node.arg(2, "keepdim", False)),
+                       itemsize=x.itemsize, out_itemsize=out)
+    return Counted(label, cost)
+
+
+@register("aten.var", "aten.std", "aten.var_mean", "aten.std_mean", family=Family.REDUCTION,
+          labels=("var", "std", "var_mean", "std_mean"))
+def _variance(node: Node) -> Counted:
+    x, label = node.args[0], node.op.split(".")[-1]
+    keepdim = node.kwargs.get("keepdim", node.args[3] if len(node.args) > 3 else False)
+    cost = f.variance(x.shape, _dims(node.arg(1, "dim")), std=label.startswith("std"),
+                      with_mean=label.endswith("_mean"), keepdim=bool(keepdim),
+                      itemsize=x.itemsize)
+    return Counted(label, cost)
+
+
+@register("aten.linalg_vector_norm", "aten.norm", family=Family.REDUCTION,
+          labels=("vector_norm",))
+def _vector_norm(node: Node) -> Counted:
+    x, order = node.args[0], node.arg(1, "ord", node.kwargs.get("p", 2))
+    cost = f.vector_norm(x.shape, 2 if order is None else order, _dims(node.arg(2, "dim")),
+                         keepdim=bool(node.arg(3, "keepdim", False)), itemsize=x.itemsize)
+    return Counted("vector_norm", cost)
+
+
+_SCANS = ("aten.cumsum", "aten.cumprod", "aten.cummax", "aten.cummin")
+
+
+@register(*_SCANS, family=Family.REDUCTION, labels=_names(_SCANS))
+def _scan(node: Node) -> Counted:
+    x, label = node.args[0], node.op.split(".")[-1].rstrip("_")
+    indexed = label in ("cummax", "cummin")
+    cost = f.scan(x.shape, node.arg(1, "dim"), itemsize=x.itemsize,
+                  out_itemsize=x.itemsize + _INDEX if indexed else None)
+    return Counted(label, cost)
+
+
+@register("aten.sort", "aten.topk", family=Family.REDUCTION, labels=("sort", "topk"))
+def _select_sorted(node: Node) -> Counted:
+    x = node.args[0]
+    if node.op.startswith("aten.topk"):
+        cost = f.topk(x.shape, node.args[1], node.arg(2, "dim", -1), itemsize=x.itemsize)
+        return Counted("topk", cost)
+    dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else -1)
+    return Counted("sort", f.sort(x.shape, dim, itemsize=x.itemsize))
 
 
 @register("aten.max_pool1d_with_indices", "aten.max_pool2d_with_indices",
@@ -307,15 +562,23 @@ def _adaptive_pool(node: Node) -> Counted:
 # --- data movement ------------------------------------------------------------------------------
 
 
-@register("aten.cat", "aten.concat", "aten.stack", family=Family.MOVEMENT, labels=("cat",))
+@register("aten.cat", "aten.concat", "aten.stack", family=Family.MOVEMENT, labels=("cat",),
+          empty_parts=True)
 def _cat(node: Node) -> Counted:
+    """``torch.cat`` skips 1-d empty inputs (an empty KV cache, ``torch.tensor([])``) and any
+    other empty part adds nothing: both are dropped before the formula."""
     parts = [t.shape for t in node.args[0]]
     dim = node.arg(1, "dim", 0)
     if node.op == "aten.stack":
         ax = dim % (len(parts[0]) + 1)
         parts = [(*s[:ax], 1, *s[ax:]) for s in parts]
         dim = ax
-    return Counted("cat", f.concat(parts, dim, itemsize=node.itemsize))
+    kept = [s for s in parts if math.prod(s)]
+    if len(kept) < len(parts) and not kept:
+        if not node.outputs:  # asked for the output shape (the capture): the kernel knows it
+            raise InvalidArgumentError(f"{node.op} of empty tensors only")
+        return Counted("cat", OpCost(out_shape=node.out_shape))
+    return Counted("cat", f.concat(kept, dim, itemsize=node.itemsize))
 
 
 @register("aten.clone", "aten._to_copy", "aten.contiguous", "aten.lift_fresh_copy",
@@ -334,7 +597,8 @@ def _copy_into(node: Node) -> Counted:
 
 
 @register("aten.zeros", "aten.ones", "aten.full", "aten.fill", "aten.zero", "aten.zeros_like",
-          "aten.ones_like", "aten.full_like", "aten.arange", "aten.scalar_tensor",
+          "aten.ones_like", "aten.full_like", "aten.arange", "aten.scalar_tensor", "aten.eye",
+          "aten.new_zeros", "aten.new_ones", "aten.new_full", "aten.linspace",
           family=Family.FILL, labels=("fill",))
 def _fill(node: Node) -> Counted:
     out = node.out_shape
@@ -368,6 +632,137 @@ def _upsample(node: Node) -> Counted:
     return Counted("interpolate", cost)
 
 
+@register("aten.repeat", family=Family.MOVEMENT, labels=("repeat",))
+def _repeat(node: Node) -> Counted:
+    x = node.args[0]
+    return Counted("repeat", f.repeat(x.shape, node.args[1], itemsize=x.itemsize))
+
+
+_COPIES = ("aten.roll", "aten.flip", "aten.triu", "aten.tril")
+
+
+@register(*_COPIES, family=Family.MOVEMENT, labels=_names(_COPIES))
+def _moved_copy(node: Node) -> Counted:
+    """Ops that copy a tensor as it is, rearranged (roll, flip) or masked by position (triu,
+    tril): read and written once, no arithmetic."""
+    x = node.args[0]
+    return Counted(node.op.split(".")[-1].rstrip("_"), f.copy(x.shape, itemsize=x.itemsize))
+
+
+@register("aten.im2col", "aten.col2im", family=Family.MOVEMENT, labels=("im2col", "col2im"))
+def _patches(node: Node) -> Counted:
+    x = node.args[0]
+    if node.op.startswith("aten.im2col"):  # (self, kernel_size, dilation, padding, stride)
+        return Counted("im2col", f.im2col(x.shape, *node.args[1:5], itemsize=x.itemsize))
+    # (self, output_size, kernel_size, dilation, padding, stride)
+    return Counted("col2im", f.col2im(x.shape, *node.args[1:6], itemsize=x.itemsize))
+
+
+# --- indexing -----------------------------------------------------------------------------------
+
+
+def _index_tensors(indices: Any) -> list[TensorInfo]:
+    return [t for t in indices if isinstance(t, TensorInfo)]
+
+
+@register("aten.embedding", "aten.index", "aten.index_select", "aten.gather",
+          family=Family.MOVEMENT, labels=("embedding", "index", "index_select", "gather"))
+def _gather(node: Node) -> Counted:
+    """Lookups: ``embedding(weight, indices)``, ``x[idx]`` (``index(x, [None, idx, ...])``,
+    boolean masks too), ``index_select(x, dim, idx)``, ``gather(x, dim, idx)``."""
+    label = node.op.split(".")[-1]
+    if label == "embedding":
+        weight, idx = node.args[0], node.args[1]
+        return Counted(label, f.embedding(idx.shape, weight.shape[-1],
+                                          index_itemsize=idx.itemsize, itemsize=weight.itemsize))
+    x = node.args[0]
+    if label == "index":  # the shape of advanced indexing (boolean masks: data) as recorded
+        indices, out = _index_tensors(node.args[1]), node.out_shape
+        if not node.outputs:
+            raise InvalidArgumentError("aten.index is counted from its recorded output")
+    else:  # (self, dim, index)
+        indices, dim = [node.args[2]], node.args[1] % max(len(x.shape), 1)
+        out = indices[0].shape if label == "gather" else (
+            *x.shape[:dim], indices[0].numel, *x.shape[dim + 1:])
+    cost = f.gather(out, sum(t.numel for t in indices),
+                    index_itemsize=indices[0].itemsize if indices else _INDEX,
+                    itemsize=x.itemsize)
+    return Counted(label, cost)
+
+
+_SCATTERS = ("aten.scatter", "aten.scatter_add", "aten.scatter_reduce", "aten.index_put",
+             "aten.index_add", "aten.index_copy", "aten.index_fill", "aten.masked_scatter")
+
+
+@register(*_SCATTERS, family=Family.MOVEMENT, labels=_names(_SCATTERS))
+def _scatter(node: Node) -> Counted:
+    """Writes at indices: ``scatter(x, dim, idx, src | value[, reduce])``,
+    ``index_put(x, indices, values, accumulate)`` (``x[idx] = v``), ``index_add`` /
+    ``index_copy`` / ``index_fill(x, dim, idx, ...)``, ``masked_scatter(x, mask, src)``."""
+    x, label = node.args[0], node.op.split(".")[-1].rstrip("_")
+    inplace = node.op.split(".")[-1].endswith("_")
+    if label == "index_put":  # (self, indices, values, accumulate)
+        indices, values = _index_tensors(node.args[1]), node.args[2]
+        written = f.indexed_elems(x.shape, [None if t is None else (t.shape, t.itemsize == 1)
+                                            for t in node.args[1]])
+        accumulate = bool(node.arg(3, "accumulate", False))
+    elif label == "masked_scatter":  # (self, mask, source): as many as the mask selects
+        indices, values = [node.args[1]], None
+        written = math.prod(f.broadcast_shapes(x.shape, node.args[1].shape))
+        accumulate = False
+    else:  # (self, dim, index, src | source | value, ...)
+        indices, values = [node.args[2]], node.args[3] if len(node.args) > 3 else None
+        dim = node.args[1] % max(len(x.shape), 1)
+        written = indices[0].numel * (1 if label.startswith("scatter") else  # one per index
+                                      math.prod(x.shape) // (x.shape[dim] if x.shape else 1))
+        accumulate = label in ("scatter_add", "scatter_reduce", "index_add") or (
+            label == "scatter" and node.kwargs.get("reduce") is not None)
+    # the source elements read: those used of a tensor (a broadcast one once), none of a scalar
+    src = (None if values is None else min(values.numel, written)
+           if isinstance(values, TensorInfo) else 0)
+    cost = f.scatter(x.shape, written, sum(t.numel for t in indices), src_elems=src,
+                     accumulate=accumulate, inplace=inplace, itemsize=x.itemsize,
+                     index_itemsize=indices[0].itemsize if indices else _INDEX)
+    return Counted(label, cost)
+
+
+@register("aten._pack_padded_sequence", family=Family.MOVEMENT, labels=("pack_sequence",))
+def _pack_sequence(node: Node) -> Counted:
+    """``pack_padded_sequence(x, lengths)``: a lookup of the valid (time, sample) rows into
+    ``data``; the batch sizes it also returns are bookkeeping, not counted."""
+    x, lengths = node.args[0], node.args[1]
+    if not node.outputs:
+        raise InvalidArgumentError("aten._pack_padded_sequence is counted from its output")
+    return Counted("pack_sequence", f.gather(node.out_shape, lengths.numel,
+                                             index_itemsize=lengths.itemsize,
+                                             itemsize=x.itemsize))
+
+
+@register("aten.nonzero", family=Family.MOVEMENT, labels=("nonzero",))
+def _nonzero(node: Node) -> Counted:
+    x = node.args[0]
+    found = node.out_shape[0] if node.outputs else None  # data: known from the real output
+    if not isinstance(found, int):
+        found = x.numel  # an upper bound: every element
+    return Counted("nonzero", f.nonzero(x.shape, found, in_itemsize=x.itemsize))
+
+
+@register("aten._embedding_bag_forward_only", "aten._embedding_bag", "aten.embedding_bag",
+          family=Family.REDUCTION, labels=("embedding_bag",))
+def _embedding_bag(node: Node) -> Counted:
+    """``nn.EmbeddingBag``: (weight, indices, offsets, scale_grad_by_freq, mode, sparse,
+    per_sample_weights, include_last_offset, ...)."""
+    weight, idx, offsets = node.args[0], node.args[1], node.args[2]
+    include_last = bool(node.arg(7, "include_last_offset", False))
+    cost = f.embedding_bag(idx.numel, offsets.numel - (1 if include_last else 0),
+                           weight.shape[-1], f.EMBEDDING_BAG_MODES[node.arg(4, "mode", 0)],
+                           per_sample_weights=isinstance(node.arg(6, "per_sample_weights"),
+                                                         TensorInfo),
+                           offsets=offsets.numel, index_itemsize=idx.itemsize,
+                           itemsize=weight.itemsize)
+    return Counted("embedding_bag", cost)
+
+
 _TABLE.register_free(
     "view: no data moved",
     "aten.view", "aten._unsafe_view", "aten.reshape", "aten._reshape_alias", "aten.t",
@@ -377,6 +772,7 @@ _TABLE.register_free(
     "aten.unflatten", "aten.flatten", "aten.view_as", "aten.expand_as", "aten.numpy_T",
     "aten.movedim", "aten.unfold", "aten.diagonal", "aten.view_as_real", "aten.view_as_complex",
     "aten._conj", "aten.conj", "aten.resolve_conj", "aten.resolve_neg", "aten.lift_fresh",
+    "aten.unsafe_split", "aten.unsafe_split_with_sizes", "aten.unsafe_chunk",
 )
 _TABLE.register_free(
     "allocation or metadata only: no arithmetic, nothing read",

@@ -4,18 +4,26 @@ Parameters are attributed to the first op that reads them (tied or shared weight
 once; a module called twice owns its weights on its first call). Parameters that no op read
 get one ``unused_params`` row per owning module, so rows always add up to the model's
 unique parameter count.
+
+An op that only copies a parameter for another op (:data:`FORWARDING`: ``F.instance_norm``
+repeats its weight and bias once per sample, then runs ``batch_norm`` on the copies) passes it
+on: the parameter belongs to the next op of the same module call that reads a tensor of the
+copy's shape (the ``batch_norm``, as for a BatchNorm), and to the copy itself when none does.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from convcost.engine.counters import REGISTRY
 from convcost.engine.registry import UNUSED_PARAMS, Counted, Registry
 from convcost.formulas import Cost
-from convcost.graph import Node, Shape
+from convcost.graph import Node, Shape, TensorInfo
+
+FORWARDING = frozenset({"repeat"})
+"""Labels of ops whose parameter operands are passed on to the op that reads their output."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,8 @@ def evaluate(
     where: dict[str, list[str]] = {}
     free: Tally[str] = Tally()
     seen: set[str] = set()
+    # (scope, call) -> [(shape of a forwarded copy, its parameters' numel, the copy's row)]
+    passed: dict[tuple[str, int], list[tuple[Shape, int, int]]] = {}
     for node in nodes:
         counter = registry.lookup(node.op)
         if counter is None:
@@ -105,6 +115,12 @@ def evaluate(
             if t.param is not None and t.param not in seen:
                 seen.add(t.param)
                 owned += t.param_numel
+        call = (node.scope, node.call)
+        if call in passed:
+            owned += _take_forwarded(passed, call, node.tensors())
+        if owned and answer.label in FORWARDING:
+            passed.setdefault(call, []).append((node.out_shape, owned, len(rows)))
+            owned = 0
         c = answer.cost
         rows.append(
             Row(
@@ -122,6 +138,9 @@ def evaluate(
                 groups=answer.groups,
             )
         )
+    for pending in passed.values():  # no op read the copies: the copying op owns them
+        for _, numel, i in pending:
+            rows[i] = replace(rows[i], cost=rows[i].cost + Cost(params=numel))
     mods = dict(modules or {})
     unused: dict[str, int] = {}
     for name, numel in params.items():
@@ -139,6 +158,25 @@ def evaluate(
         params_total=sum(params.values()),
         modules=mods,
     )
+
+
+def _take_forwarded(passed: dict[tuple[str, int], list[tuple[Shape, int, int]]],
+                    call: tuple[str, int], tensors: Iterable[TensorInfo]) -> int:
+    """The parameters forwarded in module ``call`` to copies of the shapes of ``tensors``
+    (those that are not parameters themselves), taken out of ``passed``."""
+    pending = passed[call]
+    taken = 0
+    for t in tensors:
+        if t.param is not None:
+            continue
+        for j, (shape, numel, _) in enumerate(pending):
+            if shape == t.shape:
+                taken += numel
+                del pending[j]
+                break
+    if not pending:
+        del passed[call]
+    return taken
 
 
 # --- roll-ups -----------------------------------------------------------------------------------
@@ -201,4 +239,5 @@ def by_module(rows: Sequence[Row], depth: int | None = 1,
     ]
 
 
-__all__ = ["Evaluation", "ModuleCost", "Row", "by_conv_kind", "by_module", "by_op", "evaluate"]
+__all__ = ["FORWARDING", "Evaluation", "ModuleCost", "Row", "by_conv_kind", "by_module", "by_op",
+           "evaluate"]

@@ -10,19 +10,32 @@ The families (:class:`~convcost.engine.registry.Family`):
 
 =================  =============================================================================
 ``conv``           ``conv1d``..``conv3d``, ``conv_transpose1d``..``conv_transpose3d``
-``linear``         dense products: ``linear`` (one operand is a weight), ``matmul``, ``addmm``
-``attention``      fused scaled-dot-product attention
+``linear``         dense products: ``linear`` (one operand is a weight), ``matmul``, ``addmm``;
+                   the fused recurrent layers ``lstm``, ``gru``, ``rnn`` (their madds are gate
+                   products, their other flops the gates' elementwise work)
+``attention``      fused scaled-dot-product ``attention``; ``multi_head_attention`` and
+                   ``transformer_encoder_layer`` (PyTorch's fused kernels, projections included)
 ``norm``           ``batch_norm``, ``layer_norm``, ``group_norm``
 ``activation``     ``relu``, ``relu6``, ``hardtanh``, ``gelu``, ``silu``, ``sigmoid``, ...
 ``softmax``        ``softmax``, ``log_softmax``
 ``elementwise``    unary math (``exp``, ``sqrt``...), binary (``add``, ``mul``...), ternary
-                   (``where``, ``addcmul``...) and ``gate_mul`` (an SE-style channel gate)
-``reduction``      ``mean``, ``sum``, ``amax``, ``amin``, ``prod``
+                   (``addcmul``...), selects (``where``, ``masked_fill``), ``gate_mul`` (an
+                   SE-style channel gate), the fused recurrent cells ``lstm_cell``, ``gru_cell``
+``reduction``      ``mean``, ``sum``, ``amax``, ``amin``, ``prod``, ``max``/``min`` (along a dim:
+                   with indices), ``argmax``, ``argmin``, ``all``, ``any``, ``var``, ``std``,
+                   ``var_mean``, ``std_mean``, ``vector_norm``, scans (``cumsum``, ``cumprod``,
+                   ``cummax``, ``cummin``), ``sort``, ``topk``, ``embedding_bag``
 ``pool``           ``max_pool1d``..``3d``, ``avg_pool1d``..``3d``
 ``adaptive_pool``  ``adaptive_max_pool1d``..``3d``, ``adaptive_avg_pool1d``..``3d``
-``movement``       ``cat`` (also ``stack``), ``copy``, ``pad``
+``movement``       ``cat`` (also ``stack``), ``copy``, ``pad``, ``repeat``, copies (``roll``,
+                   ``flip``, ``triu``, ``tril``), patches (``im2col``, ``col2im``), lookups
+                   (``embedding``, ``index``, ``index_select``, ``gather``), writes at indices
+                   (``scatter``, ``scatter_add``, ``scatter_reduce``, ``index_put``,
+                   ``index_add``, ``index_copy``, ``index_fill``, ``masked_scatter``),
+                   ``nonzero``, ``pack_sequence``; data moved, arithmetic only where they
+                   accumulate or compare
 ``resample``       ``interpolate``
-``fill``           ``fill`` (zeros, ones, full, arange)
+``fill``           ``fill`` (zeros, ones, full, arange, eye, linspace)
 ``params``         ``unused_params``: the engine's row for parameters no op read
 ``custom``         a user's own op (``Registry.extended``); no built-in label
 =================  =============================================================================

@@ -7,6 +7,7 @@ contract's cost fields plus the output shape) and states its counting rule in it
 
 from convcost.formulas._core import (
     COST_FIELDS,
+    INDEX_ITEMSIZE,
     ITEMSIZE,
     Cost,
     OpCost,
@@ -15,7 +16,7 @@ from convcost.formulas._core import (
     itemsize_of,
     numel,
 )
-from convcost.formulas.attention import attention
+from convcost.formulas.attention import attention, multi_head_attention, transformer_encoder_layer
 from convcost.formulas.conv import (
     CONV_KINDS,
     ConvKind,
@@ -32,8 +33,17 @@ from convcost.formulas.elementwise import (
     activation,
     binary,
     gate,
-    reduction,
+    select,
     unary,
+)
+from convcost.formulas.indexing import (
+    EMBEDDING_BAG_MODES,
+    embedding,
+    embedding_bag,
+    gather,
+    indexed_elems,
+    nonzero,
+    scatter,
 )
 from convcost.formulas.linear import einsum, linear, matmul, matmul_shape
 from convcost.formulas.memory_access import (
@@ -47,9 +57,12 @@ from convcost.formulas.memory_access import (
 from convcost.formulas.movement import (
     channel_shuffle,
     chunk,
+    col2im,
     concat,
     copy,
+    im2col,
     pad,
+    repeat,
     split,
     upsample,
 )
@@ -62,12 +75,17 @@ from convcost.formulas.multipliers import (
 )
 from convcost.formulas.norm import batch_norm, group_norm, layer_norm
 from convcost.formulas.pool import adaptive_bins, adaptive_pool, global_pool, pool
+from convcost.formulas.recurrent import RNN_GATES, recurrent, rnn_cell
+from convcost.formulas.reduction import reduction, scan, sort, topk, variance, vector_norm
 
 __all__ = [
     "ACTIVATION_FLOPS",
     "CONV_KINDS",
     "COST_FIELDS",
+    "EMBEDDING_BAG_MODES",
+    "INDEX_ITEMSIZE",
     "ITEMSIZE",
+    "RNN_GATES",
     "ChannelPair",
     "ConvKind",
     "Cost",
@@ -86,6 +104,7 @@ __all__ = [
     "channel_shuffle",
     "channels_for_ratio",
     "chunk",
+    "col2im",
     "concat",
     "conv",
     "conv_kind",
@@ -94,10 +113,15 @@ __all__ = [
     "copy",
     "depthwise_multiplier",
     "einsum",
+    "embedding",
+    "embedding_bag",
     "gate",
+    "gather",
     "global_pool",
     "group_norm",
     "grouped_pointwise_mac",
+    "im2col",
+    "indexed_elems",
     "is_spatially_separable_pair",
     "itemsize_of",
     "layer_norm",
@@ -105,18 +129,31 @@ __all__ = [
     "make_divisible",
     "matmul",
     "matmul_shape",
+    "multi_head_attention",
     "multiplier_effect",
+    "nonzero",
     "numel",
     "pad",
     "pointwise_mac",
     "pointwise_mac_lower_bound",
     "pointwise_madds",
     "pool",
+    "recurrent",
     "reduction",
+    "repeat",
+    "rnn_cell",
     "scale_channels",
     "scale_size",
+    "scan",
+    "scatter",
+    "select",
     "separable_comparison",
+    "sort",
     "split",
+    "topk",
+    "transformer_encoder_layer",
     "unary",
     "upsample",
+    "variance",
+    "vector_norm",
 ]

@@ -21,6 +21,9 @@ from convcost.errors import InvalidArgumentError
 
 Shape = tuple[int, ...]
 
+#: bytes per element of an index tensor (int64), as indexing ops and ``argmax`` read and write
+INDEX_ITEMSIZE = 8
+
 #: bytes per element of the dtypes an analysis can be run at
 ITEMSIZE: dict[str, int] = {
     "float64": 8,
@@ -114,10 +117,14 @@ def make_cost(
     read_elems: int,
     write_elems: int | None = None,
     itemsize: int = 4,
+    extra_read_bytes: int = 0,
+    extra_write_bytes: int = 0,
 ) -> OpCost:
     """Assemble an :class:`OpCost`: flops = 2 x madds + ``extra_flops``.
 
-    ``write_elems`` defaults to the number of elements of ``out_shape``.
+    ``write_elems`` defaults to the number of elements of ``out_shape``. Elements are
+    ``itemsize`` bytes; ``extra_read_bytes`` / ``extra_write_bytes`` add operands of another
+    dtype (int64 indices, bool masks).
     """
     out = tuple(int(d) for d in out_shape)
     written = numel(out) if write_elems is None else write_elems
@@ -125,8 +132,8 @@ def make_cost(
         params=params,
         madds=madds,
         flops=2 * madds + extra_flops,
-        mem_read_bytes=read_elems * itemsize,
-        mem_write_bytes=written * itemsize,
+        mem_read_bytes=read_elems * itemsize + extra_read_bytes,
+        mem_write_bytes=written * itemsize + extra_write_bytes,
         out_shape=out,
     )
 
@@ -232,6 +239,7 @@ def broadcast_shapes(*shapes: Sequence[int]) -> Shape:
 
 __all__ = [
     "COST_FIELDS",
+    "INDEX_ITEMSIZE",
     "ITEMSIZE",
     "Cost",
     "OpCost",

@@ -1,4 +1,5 @@
-"""Elementwise ops: activations, binary arithmetic with broadcasting, the SE gate, softmax.
+"""Elementwise ops: activations, binary arithmetic with broadcasting, the SE gate, softmax,
+selects (where, masked_fill).
 
 Every elementwise op reads each operand once and writes its output once (no fusion). Flops per
 output element follow :data:`ACTIVATION_FLOPS`; transcendental functions (exp, tanh, erf,
@@ -122,29 +123,26 @@ def gate(x_shape: Sequence[int], gate_shape: Sequence[int], *, itemsize: int = 4
     return binary(x, g, itemsize=itemsize)
 
 
-def reduction(
-    shape: Sequence[int], dims: Sequence[int] | None = None, *, mean: bool = False,
-    keepdim: bool = False, itemsize: int = 4,
+def select(
+    cond_shape: Sequence[int], a_shape: Sequence[int] = (), b_shape: Sequence[int] = (),
+    *, cond_itemsize: int = 1, itemsize: int = 4,
 ) -> OpCost:
-    """``sum`` / ``mean`` over ``dims`` (all when None): one add per input element folded,
-    plus one divide per output element for a mean.
+    """``torch.where(cond, a, b)`` and ``x.masked_fill(mask, value)`` (= ``where(mask, value,
+    x)``): a choice per output element, no arithmetic (0 flops). Reads the condition
+    (``cond_itemsize`` bytes per element: 1 for a bool mask) and each operand once (a scalar is
+    shape ``()``, one element), writes the broadcast output.
 
-    >>> reduction((1, 1280, 7, 7), (2, 3), mean=True).flops   # 1280·48 adds + 1280 divides
-    62720
+    >>> select((1, 1, 8, 8), (), (2, 4, 8, 8)).mem_read_bytes   # mask 64·1 + 1·4 + 512·4
+    2116
     """
-    shp = check_shape(shape, "input shape")
-    rank = len(shp)
-    axes = set(range(rank)) if dims is None else {d % rank if rank else 0 for d in dims}
-    out = tuple(
-        (1 if i in axes else d) for i, d in enumerate(shp) if keepdim or i not in axes
-    )
-    n_in, n_out = math.prod(shp), math.prod(out)
+    cond = check_shape(cond_shape, "condition shape")
+    a = check_shape(a_shape, "first operand shape")
+    b = check_shape(b_shape, "second operand shape")
     return make_cost(
-        out,
-        extra_flops=(n_in - n_out) + (n_out if mean else 0),
-        read_elems=n_in,
+        broadcast_shapes(cond, a, b), read_elems=math.prod(a) + math.prod(b),
         itemsize=check_itemsize(itemsize),
+        extra_read_bytes=math.prod(cond) * check_itemsize(cond_itemsize),
     )
 
 
-__all__ = ["ACTIVATION_FLOPS", "activation", "binary", "gate", "reduction", "unary"]
+__all__ = ["ACTIVATION_FLOPS", "activation", "binary", "gate", "select", "unary"]

@@ -1,4 +1,5 @@
-"""Data movement: concat, split / chunk, channel shuffle, upsample / interpolate, pad.
+"""Data movement: concat, split / chunk, channel shuffle, upsample / interpolate, pad, repeat,
+copies (roll, flip, triu / tril), patches (im2col / col2im).
 
 No multiply-adds; what matters is memory traffic (ShuffleNetV2's guideline 4: these ops are
 not free). Rules:
@@ -12,6 +13,14 @@ not free). Rules:
   neighbours (``2^(d+1) - 1`` flops per output: 3 linear, 7 bilinear, 15 trilinear) and
   bicubic of 4^d = 16 (31 flops). Reads the input once, writes the output.
 * **pad** (reflect / replicate / circular / constant) copies into a larger tensor.
+* **repeat** (``x.repeat``, ``tile``) reads the input once and writes the tiled output.
+* **roll**, **flip**, **triu / tril** are copies (:func:`copy`): the whole tensor read and
+  written; triu / tril write zeros where they mask (a choice by position, no arithmetic).
+* **im2col** (``F.unfold``) reads the input once and writes the (N, C·∏k, L) patches, padding
+  zeros included; **col2im** (``F.fold``) reads the patches and writes the (N, C, *size*)
+  output, adding where patches overlap: one add per patch element that lands inside the output
+  beyond the first one there (0 when the stride is at least the kernel, as in MobileViT's
+  fold); patch elements that land in the padding are dropped.
 """
 
 from __future__ import annotations
@@ -23,11 +32,13 @@ from convcost.errors import InvalidArgumentError
 from convcost.formulas._core import (
     OpCost,
     Shape,
+    as_tuple,
     check_itemsize,
     check_positive,
     check_shape,
     make_cost,
 )
+from convcost.formulas.conv import conv_output_size
 
 UPSAMPLE_FLOPS_PER_OUTPUT = {
     "nearest": lambda d: 0,
@@ -193,4 +204,98 @@ def pad(in_shape: Sequence[int], padding: Sequence[int], *, itemsize: int = 4) -
     return make_cost(shape, read_elems=math.prod(in_shape), itemsize=check_itemsize(itemsize))
 
 
-__all__ = ["channel_shuffle", "chunk", "concat", "copy", "pad", "split", "upsample"]
+def repeat(in_shape: Sequence[int], repeats: Sequence[int], *, itemsize: int = 4) -> OpCost:
+    """Cost of ``x.repeat(*repeats)`` (``torch.tile``): ``repeats`` may add leading dims.
+
+    >>> repeat((3,), (2,)).out_shape, repeat((3,), (2,)).mem_bytes   # (3 + 6) · 4
+    ((6,), 36)
+    """
+    shape = check_shape(in_shape, "input shape")
+    reps = tuple(int(r) for r in repeats)
+    if len(reps) < len(shape) or any(r < 0 for r in reps):
+        raise InvalidArgumentError(f"repeats {reps} must be >= 0, one per dim of {shape} or "
+                                   "more")
+    padded = (1,) * (len(reps) - len(shape)) + shape
+    out = tuple(d * r for d, r in zip(padded, reps, strict=True))
+    return make_cost(out, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
+
+
+def _blocks(size: int, kernel: int, dilation: int, padding: int, stride: int
+            ) -> tuple[int, int, int]:
+    """Along one dim: (patches, patch elements inside the input, input positions covered)."""
+    blocks = conv_output_size(size, kernel, stride, 2 * padding, dilation)
+    inside = 0
+    covered: set[int] = set()
+    for b in range(blocks):
+        for k in range(kernel):
+            pos = b * stride - padding + k * dilation
+            if 0 <= pos < size:
+                inside += 1
+                covered.add(pos)
+    return blocks, inside, len(covered)
+
+
+def _patch_args(size: Sequence[int], kernel: int | Sequence[int], dilation: int | Sequence[int],
+                padding: int | Sequence[int], stride: int | Sequence[int]
+                ) -> list[tuple[int, int, int]]:
+    dims = len(size)
+    k = as_tuple(kernel, dims, "kernel_size")
+    d = as_tuple(dilation, dims, "dilation")
+    p = as_tuple(padding, dims, "padding", minimum=0)
+    s = as_tuple(stride, dims, "stride")
+    return [_blocks(*args) for args in zip(size, k, d, p, s, strict=True)]
+
+
+def im2col(in_shape: Sequence[int], kernel_size: int | Sequence[int],
+           dilation: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+           stride: int | Sequence[int] = 1, *, itemsize: int = 4) -> OpCost:
+    """Cost of ``F.unfold(x, kernel_size, dilation, padding, stride)`` on (N, C, H, W) or
+    (C, H, W).
+
+    >>> im2col((2, 3, 4, 4), 2, stride=2).out_shape   # 3·2·2 rows, 2·2 patches
+    (2, 12, 4)
+    """
+    shape = check_shape(in_shape, "input shape", min_rank=3)
+    if len(shape) > 4:
+        raise InvalidArgumentError(f"im2col takes (N, C, H, W) or (C, H, W), got {shape}")
+    kh, kw = as_tuple(kernel_size, 2, "kernel_size")
+    patches = math.prod(b for b, _, _ in _patch_args(shape[-2:], kernel_size, dilation,
+                                                     padding, stride))
+    out = (*shape[:-3], shape[-3] * kh * kw, patches)
+    return make_cost(out, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
+
+
+def col2im(in_shape: Sequence[int], output_size: Sequence[int], kernel_size: int | Sequence[int],
+           dilation: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+           stride: int | Sequence[int] = 1, *, itemsize: int = 4) -> OpCost:
+    """Cost of ``F.fold(x, output_size, kernel_size, dilation, padding, stride)`` on
+    (N, C·∏k, L) or (C·∏k, L).
+
+    >>> col2im((2, 12, 4), (4, 4), 2, stride=2).flops   # no overlap: a pure copy
+    0
+    >>> col2im((1, 4, 25), (4, 4), 2, stride=1, padding=1).flops  # 8·8 inside, on 4·4
+    48
+    """
+    shape = check_shape(in_shape, "input shape", min_rank=2)
+    size = check_shape(output_size, "output_size", min_rank=2)
+    if len(shape) > 3 or len(size) != 2:
+        raise InvalidArgumentError(f"col2im takes (N, C·kh·kw, L) or (C·kh·kw, L) and a 2-d "
+                                   f"output size, got {shape} and {size}")
+    kh, kw = as_tuple(kernel_size, 2, "kernel_size")
+    if shape[-2] % (kh * kw):
+        raise InvalidArgumentError(f"col2im input {shape}: dim -2 must be a multiple of the "
+                                   f"kernel's {kh}·{kw}")
+    dims = _patch_args(size, kernel_size, dilation, padding, stride)
+    if shape[-1] != math.prod(b for b, _, _ in dims):
+        raise InvalidArgumentError(f"col2im input {shape} has {shape[-1]} patches; output "
+                                   f"size {size} gives {math.prod(b for b, _, _ in dims)}")
+    planes = math.prod(shape[:-2]) * (shape[-2] // (kh * kw))
+    inside = planes * math.prod(i for _, i, _ in dims)
+    covered = planes * math.prod(c for _, _, c in dims)
+    out = (*shape[:-2], shape[-2] // (kh * kw), *size)
+    return make_cost(out, extra_flops=inside - covered, read_elems=math.prod(shape),
+                     itemsize=check_itemsize(itemsize))
+
+
+__all__ = ["channel_shuffle", "chunk", "col2im", "concat", "copy", "im2col", "pad", "repeat",
+           "split", "upsample"]

@@ -51,13 +51,37 @@ class Analysis:
         return self.inputs[0] if self.inputs else ()
 
     def by_op(self) -> dict[str, Cost]:
+        """Cost per op label (``conv2d``, ``batch_norm``, ...); as a DataFrame:
+        :meth:`by_op_frame`."""
         return by_op(self.rows)
 
     def by_conv_kind(self) -> dict[str, Cost]:
+        """Cost per conv kind (standard, grouped, depthwise, pointwise); as a DataFrame:
+        :meth:`by_conv_kind_frame`."""
         return by_conv_kind(self.rows)
 
     def by_module(self, depth: int | None = 1) -> list[ModuleCost]:
+        """Cost per module down to ``depth`` (None: every level); as a DataFrame:
+        :meth:`by_module_frame`."""
         return by_module(self.rows, depth, self.evaluation.modules)
+
+    # --- the same as DataFrames (numeric cost columns; pandas imported on first use) ----------
+
+    def layers_frame(self) -> pd.DataFrame:
+        """One row per op (layer) in execution order: ``to_frame("layer")``."""
+        return self.to_frame("layer")
+
+    def by_op_frame(self) -> pd.DataFrame:
+        """:meth:`by_op` as a DataFrame: ``to_frame("op")``."""
+        return self.to_frame("op")
+
+    def by_module_frame(self, depth: int | None = 1) -> pd.DataFrame:
+        """:meth:`by_module` as a DataFrame: ``to_frame("module", depth)``."""
+        return self.to_frame("module", depth)
+
+    def by_conv_kind_frame(self) -> pd.DataFrame:
+        """:meth:`by_conv_kind` as a DataFrame: ``to_frame("conv_kind")``."""
+        return self.to_frame("conv_kind")
 
     def peak_activation_bytes(self) -> int:
         """The largest activations (inputs + output, weights excluded) one op holds at once:
@@ -96,7 +120,9 @@ class Analysis:
         return json.dumps(self.to_dict(), indent=indent)
 
     def to_frame(self, by: str = "layer", depth: int | None = 1) -> pd.DataFrame:
-        """A DataFrame with numeric cost columns: ``by`` = layer, op or module."""
+        """A DataFrame with numeric cost columns: ``by`` = layer, op, module or conv_kind
+        (also :meth:`layers_frame`, :meth:`by_op_frame`, :meth:`by_module_frame`,
+        :meth:`by_conv_kind_frame`)."""
         import pandas as pd
 
         if by == "layer":
@@ -115,8 +141,11 @@ class Analysis:
             records = [{"name": m.name, "module": m.module, "depth": m.depth, "ops": m.ops,
                         **m.cost.as_dict()} for m in self.by_module(depth)]
             columns = ["name", "module", "depth", "ops", *COST_FIELDS]
+        elif by == "conv_kind":
+            records = [{"conv_kind": k, **c.as_dict()} for k, c in self.by_conv_kind().items()]
+            columns = ["conv_kind", *COST_FIELDS]
         else:
-            raise ValueError(f"by must be 'layer', 'op' or 'module', got {by!r}")
+            raise ValueError(f"by must be 'layer', 'op', 'module' or 'conv_kind', got {by!r}")
         return pd.DataFrame.from_records(records, columns=columns)
 
     def to_csv(self, by: str = "layer", depth: int | None = 1) -> str:

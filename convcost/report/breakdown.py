@@ -345,6 +345,9 @@ table{border-collapse:collapse;font-size:12px}
 th,td{border-bottom:1px solid #e4e4e4;padding:3px 8px;white-space:nowrap;text-align:left}
 th{background:#f4f4f4;position:sticky;top:0;z-index:1}
 .r{text-align:right;font-variant-numeric:tabular-nums}
+.narrow tbody th,td.w{white-space:normal}
+.narrow tbody th{min-width:5.5em}
+td.w{min-width:8em}
 small{color:#555}
 figure{margin:0.75em 0 1.5em;max-width:100%;overflow-x:auto}
 figure img{max-width:100%;height:auto;display:block}
@@ -399,9 +402,9 @@ def render_html(secs: Sequence[Section], title: str, images: dict[str, bytes]) -
         out.append("</ul><h3>Cost by layer type</h3>")
         out.append(to_html(layer_type_table(a)))
         out.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in findings(a)) + "</ul>")
-        out.append("<h3>Plots</h3>")
+        out.append(f"<h3 id='{html.escape(s.slug)}-plots'>Plots</h3>")
         out += [_figure(images[s.image(p)], PLOT_TITLES[p]) for p in PLOT_NAMES]
-        out.append("<h3>Per-layer table</h3>")
+        out.append(f"<h3 id='{html.escape(s.slug)}-layers'>Per-layer table</h3>")
         out.append(to_html(layer_table(a)).replace("<div class='table'>",
                                                    "<div class='table tall'>", 1))
     out.append("</body></html>")

@@ -58,7 +58,10 @@ def _by_layer(a: Analysis) -> Table:
         raw_columns=("index", "name", "module", "op", "conv_kind", "in_shapes", "out_shape",
                      *COST_FIELDS),
         right_align=frozenset({0, 6, 7, 8, 9, 10}),
-        terminal_hide=frozenset({2, 4}),
+        # the layer's name identifies it; its op, mult-adds and memory first, the module
+        # class and the input shapes (the previous layer's output) last
+        priority=(4, 0, 5, 1, 5, 3, 2, 1, 3, 1, 2),
+        wrap=frozenset({4}),
     )
     for r in a.rows:
         c = r.cost
@@ -89,6 +92,7 @@ def _by_op(a: Analysis) -> Table:
                  "% memory"),
         raw_columns=("op", "count", *COST_FIELDS),
         right_align=frozenset(range(1, 8)),
+        priority=(0, 3, 2, 1, 3, 1, 2, 2),
     )
     for op, c in sorted(a.by_op().items(), key=lambda kv: -kv[1].madds):
         table.add([op, str(counts[op]), si(c.params), si(c.madds), si(c.flops),
@@ -107,6 +111,7 @@ def _by_module(a: Analysis, depth: int | None) -> Table:
                  "% mult-adds"),
         raw_columns=("name", "module", "depth", "ops", *COST_FIELDS),
         right_align=frozenset(range(2, 8)),
+        priority=(0, 3, 4, 2, 1, 3, 1, 2),
     )
     for m in a.by_module(depth):
         c = m.cost

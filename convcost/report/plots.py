@@ -11,16 +11,19 @@ state, no GUI backend, safe in threads and in tests. Save them with ``fig.savefi
   the closed forms α²·ρ² and α² overlaid.
 * :func:`separable_ratio_surface` — depthwise-separable / standard multiply-adds over N and
   Dk, exact beside ``1/N + 1/Dk²``, and the memory-access ratio that does not follow it.
-* :func:`per_layer_cost`, :func:`cumulative_cost`, :func:`roofline_scatter` — one model,
-  op by op. Arithmetic intensity is **multiply-adds per byte of memory access**
-  (``madds / mem_bytes``), the unit the papers' costs are quoted in (not FLOPs per byte,
-  which is 2× that for conv and linear layers).
+* :func:`per_layer_cost`, :func:`cumulative_cost` — one model, op by op, the x-axis
+  labelled with the layers' module names.
+* :func:`roofline_scatter` — a roofline: a machine's roofs (:class:`Roofs`, peak FLOP/s per
+  class of op and memory bandwidth; :data:`DEFAULT_ROOFS` unless the caller passes its own)
+  and one model's ops placed by arithmetic intensity in **FLOPs per byte** of memory access.
+* :func:`cumulative_overlay` — several models' cumulative cost on one axis.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -556,23 +559,52 @@ def _category_legend(ax: Axes, kinds: Sequence[str]) -> None:
               frameon=False)
 
 
-def per_layer_cost(a: Analysis) -> Figure:
+def _layer_name(row: Any, limit: int = 28) -> str:
+    """A row's module name for a tick label; a long one keeps its end (``…stage3.2.branch2``)."""
+    name = str(row.name or "(root)")
+    return name if len(name) <= limit else "…" + name[-(limit - 1):]
+
+
+def labelled_ops(rows: Sequence[Any], limit: int) -> list[int]:
+    """The indices of the ops whose names label the x-axis: every op when there are at most
+    ``limit``; else the ops with multiply-adds (the conv and linear layers), each at least
+    ``len(rows) / limit`` ops after the previous one, so no two labels touch."""
+    every = list(range(len(rows)))
+    if len(every) <= limit:
+        return every
+    gap = math.ceil(len(rows) / limit)
+    shown: list[int] = []
+    for i in [i for i in every if rows[i].cost.madds > 0] or every:
+        if not shown or i - shown[-1] >= gap:
+            shown.append(i)
+    return shown
+
+
+def per_layer_cost(a: Analysis, max_labels: int = 64) -> Figure:
     """Multiply-adds (top) and memory access (bottom) of every op in execution order,
     coloured by conv kind; ops without multiply-adds (norm, activation, add, concat, shuffle)
-    are grey and show up only in memory access."""
+    are grey and show up only in memory access. The x-axis is labelled with the layers'
+    module names (when there are more than ``max_labels`` ops, the conv and linear layers,
+    spaced so that no two labels touch: :func:`labelled_ops`)."""
     rows = a.rows
     kinds = [_kind(r) for r in rows]
     colors = [KIND_COLORS[k] for k in kinds]
     idx = list(range(len(rows)))
-    fig = new_figure(11.0, 5.6)
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    fig = new_figure(11.0, 6.8)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1))
     top.bar(idx, [r.cost.madds for r in rows], width=0.85, color=colors, gid="madds")
     bottom.bar(idx, [r.cost.mem_bytes for r in rows], width=0.85, color=colors, gid="mem")
     top.yaxis.set_major_formatter(_si_formatter())
     bottom.yaxis.set_major_formatter(_si_formatter("B"))
     top.set_ylabel("multiply-adds")
     bottom.set_ylabel("memory access")
-    bottom.set_xlabel("op index, execution order")
+    shown = labelled_ops(rows, max_labels)
+    bottom.set_xticks(shown, [_layer_name(rows[i]) for i in shown], rotation=90,
+                      fontsize=6.5 if len(shown) <= 40 else 5.5, fontfamily="monospace")
+    top.tick_params(axis="x", length=0)
+    every = len(shown) == len(rows)
+    bottom.set_xlabel("layer (module name), in execution order" + (
+        "" if every else f"; {len(shown)} of {len(rows)} ops named"), fontsize=9)
     t = a.totals
     top.set_title(f"{a.model}, input {shape_text(a.input)}: {si(t.madds)} multiply-adds,"
                   f" {megabytes(t.mem_bytes)} memory access over {len(rows)} ops", fontsize=10)
@@ -613,53 +645,171 @@ def cumulative_cost(a: Analysis) -> Figure:
     return fig
 
 
-def roofline_scatter(a: Analysis, ridge: float | None = None) -> Figure:
-    """Every op with multiply-adds: arithmetic intensity (multiply-adds per byte of memory
-    access) against its multiply-adds, log-log, coloured by conv kind.
+@dataclass(frozen=True)
+class Roofs:
+    """A machine's roofline as plain numbers: the peak FLOP/s of each class of op and the
+    memory bandwidth in bytes/s.
 
-    A dashed vertical line marks each kind's aggregate intensity (its multiply-adds over its
-    bytes). Depthwise convs sit far to the left — about Dk²/(2·itemsize) multiply-adds per
-    byte, since each output reads one input window and writes one value — so on any device
-    whose compute-to-bandwidth ratio exceeds that, they are memory-bound. ``ridge`` (multiply-
-    adds per byte of a device: peak multiply-adds/s ÷ bytes/s) draws that boundary.
+    ``report/`` never imports the latency model; the caller builds this from whatever it
+    knows (``convcost report`` from a cached ``convcost calibrate`` result, whose
+    multiply-add rates are doubled into FLOP/s) or uses :data:`DEFAULT_ROOFS`. ``source``
+    says where the numbers come from and is printed on the figure.
     """
-    rows = [r for r in a.rows if r.cost.madds > 0 and r.cost.mem_bytes > 0]
+
+    dense_flops_per_s: float  # k×k convs, dense and grouped
+    pointwise_flops_per_s: float  # 1×1 convs, linear, matmul, attention
+    depthwise_flops_per_s: float
+    bandwidth_bytes_per_s: float  # data that stays in cache (an ImageNet feature map)
+    stream_bytes_per_s: float | None = None  # data streamed beyond the last-level cache
+    source: str = ""
+
+    def peak(self, kind: str) -> float:
+        """The compute roof of a conv kind (:data:`KIND_COLORS`); ops without
+        multiply-adds ("other") share the dense roof (only the memory roof matters to them)."""
+        if kind == "depthwise":
+            return self.depthwise_flops_per_s
+        if kind in ("pointwise", "linear"):
+            return self.pointwise_flops_per_s
+        return self.dense_flops_per_s
+
+    def attainable(self, kind: str, intensity: float) -> float:
+        """The roofline: ``min(peak of the kind, intensity × bandwidth)`` in FLOP/s, for
+        ``intensity`` in FLOPs per byte."""
+        return min(self.peak(kind), intensity * self.bandwidth_bytes_per_s)
+
+
+# The documented default roofs: `convcost calibrate` on the 2-core CPU of
+# docs/benchmarks/latency.md (86.2, 63.6 and 19.1 G multiply-adds/s for dense, pointwise and
+# depthwise convs, 135.9 GB/s in cache, 17.4 GB/s streamed), multiply-adds doubled to FLOPs.
+DEFAULT_ROOFS = Roofs(
+    dense_flops_per_s=172.466e9,
+    pointwise_flops_per_s=127.264e9,
+    depthwise_flops_per_s=38.186e9,
+    bandwidth_bytes_per_s=135.852e9,
+    stream_bytes_per_s=17.396e9,
+    source="default roofs (the 2-core CPU of docs/benchmarks/latency.md; "
+           "`convcost calibrate` measures this machine's)",
+)
+
+_ROOF_LABELS = {"dense": "dense k×k conv", "pointwise": "pointwise conv / linear",
+                "depthwise": "depthwise conv"}
+
+
+def roofline_scatter(a: Analysis, roofs: Roofs | None = None) -> Figure:
+    """A roofline of one model's ops on one machine.
+
+    The roofs: a horizontal line at each op class's peak FLOP/s (dense, pointwise and
+    depthwise convs) and the memory roof ``bandwidth × intensity`` (dotted: the bandwidth of
+    data streamed beyond the cache). Every op with FLOPs is placed at its arithmetic
+    intensity — **FLOPs per byte** of memory access, no fusion, at the analysed dtype — and
+    at the FLOP/s its class's roofline allows there (what the analytic model predicts; a
+    measured op sits at or below it), marker area proportional to its FLOPs, coloured by
+    conv kind. Ops left of their class's ridge point are memory-bound: depthwise convs do
+    about Dk² FLOPs per element they read and write, so they sit far to the left.
+
+    ``roofs`` default to :data:`DEFAULT_ROOFS`; ``convcost report`` passes this machine's
+    from a cached ``convcost calibrate`` when there is one.
+    """
+    import numpy as np
+
+    roofs = roofs or DEFAULT_ROOFS
+    rows = [r for r in a.rows if r.cost.flops > 0 and r.cost.mem_bytes > 0]
     if not rows:
-        raise InvalidArgumentError(f"{a.model} has no op with multiply-adds to plot")
-    fig = new_figure(9.0, 5.4)
+        raise InvalidArgumentError(f"{a.model} has no op with FLOPs to plot")
+    fig = new_figure(9.0, 5.8)
     ax = fig.add_subplot()
     kinds = [_kind(r) for r in rows]
+    intensity = [r.cost.flops / r.cost.mem_bytes for r in rows]
+    total_flops = sum(r.cost.flops for r in rows)
+    x_lo = min(intensity) / 2.5
+    x_hi = max(max(intensity) * 2.5, 4 * roofs.dense_flops_per_s / roofs.bandwidth_bytes_per_s)
+    xs = np.geomspace(x_lo, x_hi, 200)
+    top = max(roofs.dense_flops_per_s, roofs.pointwise_flops_per_s,
+              roofs.depthwise_flops_per_s)
+    ax.plot(xs, np.minimum(xs * roofs.bandwidth_bytes_per_s, top), color="black", lw=1.3,
+            gid="roofline-memory",
+            label=f"memory roof: {roofs.bandwidth_bytes_per_s / 1e9:.0f} GB/s × intensity")
+    if roofs.stream_bytes_per_s:
+        ax.plot(xs, np.minimum(xs * roofs.stream_bytes_per_s, top), color="0.45", lw=1.0,
+                ls=":", gid="roofline-stream",
+                label=f"beyond the cache: {roofs.stream_bytes_per_s / 1e9:.0f} GB/s")
+    for name, style in (("dense", "-"), ("pointwise", "--"), ("depthwise", "-.")):
+        peak = getattr(roofs, f"{name}_flops_per_s")
+        ridge = peak / roofs.bandwidth_bytes_per_s
+        ax.plot([ridge, x_hi], [peak, peak], color="0.25", lw=1.0, ls=style,
+                gid=f"roofline-{name}")
+        ax.annotate(f"{_ROOF_LABELS[name]}: {peak / 1e9:.0f} GFLOP/s", (ridge, peak),
+                    xytext=(4, -3), textcoords="offset points", ha="left", va="top",
+                    fontsize=7.5, color="0.25")
     order = [k for k in KIND_COLORS if k in kinds]
     for k in order:
-        sel = [r for r, kk in zip(rows, kinds, strict=True) if kk == k]
-        xs = [r.cost.madds / r.cost.mem_bytes for r in sel]
-        ys = [r.cost.madds for r in sel]
-        agg = sum(ys) / sum(r.cost.mem_bytes for r in sel)
+        sel = [i for i, kk in enumerate(kinds) if kk == k]
+        sx = [intensity[i] for i in sel]
+        sy = [roofs.attainable(k, intensity[i]) for i in sel]
+        area = [12 + 900 * rows[i].cost.flops / total_flops for i in sel]
+        bound = sum(1 for i in sel if intensity[i] * roofs.bandwidth_bytes_per_s
+                    < roofs.peak(k))
         label = k if k in ("linear", "other") else f"{k} conv"
-        ax.scatter(xs, ys, s=28, color=KIND_COLORS[k], alpha=0.85, edgecolor="white",
-                   linewidth=0.5, label=f"{label} ({len(sel)}): {agg:.1f} madds/B overall",
-                   zorder=3, gid=f"roof-{k}")
-        ax.axvline(agg, color=KIND_COLORS[k], ls="--", lw=0.8, alpha=0.8)
-    if ridge is not None:
-        ax.axvline(ridge, color="black", lw=1.2)
-        ax.annotate(f"device ridge {ridge:g} madds/B", (ridge, 1), xycoords=("data", "axes "
-                    "fraction"), xytext=(4, -12), textcoords="offset points", fontsize=8)
+        ax.scatter(sx, sy, s=area, color=KIND_COLORS[k], alpha=0.75, edgecolor="white",
+                   linewidth=0.5, zorder=3, gid=f"roof-{k}",
+                   label=f"{label}: {len(sel)} op{'s' if len(sel) > 1 else ''}, "
+                         f"{bound} memory-bound")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim(x_lo, x_hi)
+    low = min(roofs.attainable(k, x) for k, x in zip(kinds, intensity, strict=True))
+    ax.set_ylim(low / 3, top * 3)
     ax.yaxis.set_major_formatter(_si_formatter())
     from matplotlib.ticker import LogLocator
 
     ax.xaxis.set_major_formatter(_ratio_formatter())
-    ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))  # 0.2, 0.5, 2, 5, 20, ...
+    ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
     ax.xaxis.set_minor_formatter(_ratio_formatter())
-    ax.set_xlabel("arithmetic intensity: multiply-adds per byte of memory access — log scale\n"
-                  "← memory-bound on more devices              compute-bound on more devices →")
-    ax.set_ylabel("multiply-adds of the op — log scale")
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("arithmetic intensity: FLOPs per byte of memory access — log scale")
+    ax.set_ylabel("attainable FLOP/s — log scale")
     ax.grid(True, which="major", color="0.92", lw=0.6)
-    ax.legend(fontsize=8, loc="upper left", title="kind (ops): its multiply-adds / its bytes",
-              title_fontsize=8)
+    ax.legend(fontsize=7.5, loc="upper left", framealpha=0.9,
+              title="marker area ∝ the op's FLOPs", title_fontsize=7.5)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{a.model}: arithmetic intensity per op ({a.dtype}, no fusion)", fontsize=10)
+    ax.set_title(f"{a.model}: roofline, {a.dtype}, no fusion\n{roofs.source}", fontsize=9)
+    return fig
+
+
+def cumulative_overlay(analyses: Sequence[Analysis],
+                       labels: Sequence[str] | None = None) -> Figure:
+    """Several models on one axis: cumulative multiply-adds (left) and memory access (right),
+    in absolute terms, against the share of each model's ops executed (0 → 100 %), so
+    networks of different depth line up from input to output."""
+    import numpy as np
+
+    if not analyses:
+        raise InvalidArgumentError("cumulative_overlay needs at least one analysis")
+    from convcost.report.compare import display_names
+
+    names = list(labels) if labels is not None else display_names(analyses)
+    fig = new_figure(11.0, 4.6)
+    left, right = fig.subplots(1, 2)
+    for j, (a, name) in enumerate(zip(analyses, names, strict=True)):
+        rows = a.rows
+        x = np.arange(0, len(rows) + 1) / max(len(rows), 1) * 100
+        for ax, field in ((left, "madds"), (right, "mem_bytes")):
+            cum = np.concatenate([[0], np.cumsum([getattr(r.cost, field) for r in rows])])
+            ax.step(x, cum, where="post", color=f"C{j % 10}", lw=1.4, label=name,
+                    gid=f"overlay-{field}-{j}")
+    left.set_ylabel("cumulative multiply-adds")
+    right.set_ylabel("cumulative memory access")
+    left.yaxis.set_major_formatter(_si_formatter())
+    right.yaxis.set_major_formatter(_si_formatter("B"))
+    for ax in (left, right):
+        ax.set_xlabel("ops executed (% of the model's ops, execution order)")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, None)
+        ax.grid(True, color="0.92", lw=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+    left.legend(fontsize=8, loc="upper left")
+    left.set_title("multiply-adds along the network", fontsize=10)
+    right.set_title("memory access along the network", fontsize=10)
     return fig
 
 
@@ -739,12 +889,16 @@ __all__ = [
     "AXIS_LABELS",
     "COMPARE_FIELDS",
     "COST_AXES",
+    "DEFAULT_ROOFS",
     "KIND_COLORS",
     "CostPoint",
+    "Roofs",
     "accuracy_vs_cost",
     "compare_bars",
     "cumulative_cost",
+    "cumulative_overlay",
     "figure_png",
+    "labelled_ops",
     "latency_vs_madds",
     "new_figure",
     "pareto_frontier",

@@ -16,7 +16,8 @@ def zoo_table(rows: list[ZooRow]) -> Table:
                      "options", "published_params", "published_madds", "source", "paper",
                      "notes"),
         right_align=frozenset({3, 4, 5}),
-        terminal_hide=frozenset({6, 8}),
+        priority=(0, 3, 2, 1, 1, 1, 5, 4, 6),
+        wrap=frozenset({6, 7, 8}),
     )
     for r in rows:
         table.add(
