@@ -32,6 +32,8 @@ from typing import Any
 
 from convcost.engine.counters import ACTIVATION_LABELS, ELEMENTWISE_LABELS
 from convcost.engine.evaluate import Row
+from convcost.engine.labels import labels
+from convcost.engine.registry import Family
 from convcost.errors import InvalidArgumentError
 from convcost.formulas.memory_access import pointwise_mac_lower_bound
 
@@ -42,8 +44,9 @@ ELEMENTWISE_OPS = ELEMENTWISE_LABELS
 """Op labels G4 counts as elementwise (the paper's ReLU, AddTensor, AddBias, ...): every label
 of the engine's elementwise counters."""
 
-DATA_MOVEMENT_OPS = frozenset({"cat", "copy", "pad", "fill"})
-"""Labels that only move data: concat, channel shuffle (a ``copy``), padding, fills."""
+DATA_MOVEMENT_OPS = labels(Family.MOVEMENT, Family.FILL)
+"""Labels that only move data: concat, channel shuffle (a ``copy``), padding, repeats, rolls,
+gathers and index lookups, fills: the engine's movement and fill families."""
 
 JOIN_OPS = frozenset({"add", "cat"})
 """Labels that can merge parallel branches (``cat`` also covers ``stack``)."""

@@ -160,6 +160,7 @@ class Summary:
     totals: SummaryTotals
     batch: int = 1
     notes: tuple[str, ...] = field(default=())
+    unsupported: dict[str, int] = field(default_factory=dict)  # ops the totals leave out
 
     @property
     def shown(self) -> tuple[SummaryRow, ...]:
@@ -180,6 +181,7 @@ class Summary:
             "layers": [r.as_dict() for r in self.shown],
             "totals": self.totals.as_dict(),
             "notes": list(self.notes),
+            "unsupported": dict(self.unsupported),
         }
 
     def __str__(self) -> str:
@@ -306,6 +308,7 @@ def build_summary(analysis: Analysis, infos: Mapping[str, ModuleInfo], *, depth:
         rows=records,
         totals=_totals(records, analysis, infos[""], style, itemsize),
         batch=analysis.input[0] if analysis.input else 1,
+        unsupported=dict(analysis.unsupported),
     )
 
 

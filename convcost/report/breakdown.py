@@ -31,6 +31,7 @@ from convcost.errors import InvalidArgumentError
 from convcost.files import MANIFEST as MARKER
 from convcost.files import check_report_folder, write_report_folder
 from convcost.formulas import numel
+from convcost.report.layers import unsupported_note
 from convcost.report.tables import Table, to_html, to_html_transposed, to_markdown
 from convcost.report.units import megabytes, shape_text, si
 
@@ -212,7 +213,8 @@ def findings(a: Analysis) -> list[str]:
     if len(free):
         lines.append(f"ops without multiply-adds ({', '.join(free['layer_type'].head(6))}): "
                      f"{free['mem_pct'].sum():.1f}% of the memory access")
-    return lines
+    note = unsupported_note(a)
+    return lines if note is None else [*lines, note]
 
 
 # --- report ------------------------------------------------------------------------------------

@@ -28,13 +28,24 @@ def header(a: Analysis) -> str:
             f"{si(t.madds)} mult-adds, {si(t.flops)} FLOPs, {megabytes(t.mem_bytes)} memory")
 
 
+def unsupported_note(a: Analysis) -> str | None:
+    """The ops the totals leave out, with where they ran; None when every op was costed.
+    Every output that shows a total shows this line."""
+    if not a.unsupported:
+        return None
+    where = a.evaluation.unsupported_scopes
+    listed = "; ".join(f"{op} ×{n} (in {', '.join(s or '(root)' for s in where[op][:3])})"
+                       for op, n in a.unsupported.items())
+    return f"{a.model}: not counted (unsupported ops): {listed}"
+
+
 def _notes(a: Analysis) -> list[str]:
-    notes = []
-    if a.unsupported:
-        where = a.evaluation.unsupported_scopes
-        listed = "; ".join(f"{op} ×{n} (in {', '.join(s or '(root)' for s in where[op][:3])})"
-                           for op, n in a.unsupported.items())
-        notes.append(f"not counted (unsupported ops): {listed}")
+    note = unsupported_note(a)
+    notes = [] if note is None else [note]
+    if a.fake_tensors:
+        notes.append("captured on fake tensors: the forward pass needed tensor values on the "
+                     "meta device (Tensor.item()), so data-dependent branches took the path a "
+                     "tracer takes; --device cpu runs it with real values")
     return notes
 
 

@@ -134,6 +134,9 @@ def footnotes(s: Summary) -> list[str]:
         "torchinfo's convention (bias and norm parameters x batch counted) gives "
         "{1} {0}.".format(*_scaled(t.torchinfo_mult_adds)),
     ]
+    if s.unsupported:
+        lines.append("Not counted (unsupported ops): " + "; ".join(
+            f"{op} ×{n}" for op, n in s.unsupported.items()))
     return [*lines, *s.notes]
 
 

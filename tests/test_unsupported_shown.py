@@ -1,0 +1,58 @@
+"""An op convcost cannot cost is named in every output that shows a total: layers (table,
+md, json), compare (table, md, json), summary (text, json) and the report."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcost.cli import app
+
+runner = CliRunner()
+
+# torch.logsumexp has no counter (docs/conventions.md lists what is counted); its op key is
+# aten.logsumexp, seen as is in every output below
+MODEL = textwrap.dedent("""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return torch.logsumexp(self.conv(x), dim=1)
+""")
+OP = "aten.logsumexp"
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> str:
+    path = tmp_path / "net.py"
+    path.write_text(MODEL)
+    return f"{path}:Net"
+
+
+@pytest.mark.parametrize("command", ["layers", "compare", "summary"])
+@pytest.mark.parametrize("fmt", ["table", "md", "json"])
+def test_every_total_names_what_it_leaves_out(spec: str, command: str, fmt: str) -> None:
+    r = runner.invoke(app, [command, spec, "-i", "16", "-f", fmt])
+    assert r.exit_code == 0, r.stderr
+    assert OP in r.stdout
+    if fmt == "json":
+        data = json.loads(r.stdout)
+        record = data["models"][0] if command == "compare" else data
+        assert record["unsupported"] == {OP: 1}
+
+
+def test_the_report_names_it(spec: str, tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    r = runner.invoke(app, ["report", spec, "-i", "16", "--out", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert OP in (out / "report.md").read_text()
+    assert OP in (out / "report.html").read_text()
