@@ -48,6 +48,9 @@ def test_a_check_skipped_while_tracing_runs_on_meta() -> None:
     a = convcost.analyze(model, (2, 4))
     assert [r.op for r in a.rows] == ["linear"]
     assert a.totals.madds == 2 * 4 * 3  # 24: the fc, which the fake run reached
+    assert a.fake_tensors and a.to_dict()["fake_tensors"] is True
+    assert "captured on fake tensors" in a.to_markdown()  # the reader is told
+    assert not convcost.analyze(nn.Linear(4, 3), (2, 4)).fake_tensors
     assert model.fc.weight is weight and weight.device.type == "cpu"
     # the CPU runs the check too (eq, all: the ops a traced run skips), then the same fc
     cpu = convcost.analyze(model, (2, 4), device="cpu")  # randn input: its last column ≠ 0

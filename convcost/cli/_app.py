@@ -12,7 +12,8 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -262,6 +263,28 @@ def model_and_sizes(spec: str, inputs: list[str] | None, batch: int,
 
     model = resolve(spec, device)
     return model, model.input_sizes(inputs, batch)
+
+
+@contextmanager
+def progress(fmt: Format | None = None) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on stderr while the block runs — only on a terminal, and never for
+    ``--format json`` — as a callable ``step(label, done, total)``; None when quiet. The bar
+    is transient: it leaves nothing behind in the scrollback."""
+    if fmt is Format.json or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("", total=None)
+
+    def step(label: str, done: int, total: int) -> None:
+        bar.update(task, description=label, completed=done, total=total)
+
+    with bar:
+        yield step
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -17,6 +16,7 @@ from convcost.cli._app import (
     emit,
     model_and_sizes,
     positive_seconds,
+    progress,
 )
 
 
@@ -70,12 +70,11 @@ def guidelines(
         from convcost.report.guidelines import reproduction_payload, reproduction_tables
         from convcost.studies.guidelines import reproduce as run
 
-        def progress(done: int, total: int, label: str) -> None:
-            print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
-
-        rep = run(widths=widths, batch=batch, tables=table,
-                  threads=1 if threads is None else threads, budget_s=budget, rounds=rounds,
-                  progress=progress if sys.stderr.isatty() else None)
+        with progress(fmt) as step:
+            rep = run(widths=widths, batch=batch, tables=table,
+                      threads=1 if threads is None else threads, budget_s=budget,
+                      rounds=rounds, progress=None if step is None else (
+                          lambda done, total, label: step(label, done, total)))
         tables, payload = reproduction_tables(rep), reproduction_payload(rep)
     else:
         if model is None:

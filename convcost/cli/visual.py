@@ -18,6 +18,7 @@ from convcost.cli._app import (
     app,
     check_image_path,
     parse_inputs,
+    progress,
     save_atomic,
 )
 from convcost.errors import InvalidArgumentError
@@ -40,7 +41,9 @@ def report(
     from convcost.studies.compare import compare
 
     check_report_folder(out, force)  # fail before analysing anything
-    items = compare(models, parse_inputs(input), batch=batch, dtype=dtype, device=device)
+    with progress() as step:
+        items = compare(models, parse_inputs(input), batch=batch, dtype=dtype, device=device,
+                        progress=step)
     files = write_report(items, out, force=force, title=title, roofs=_machine_roofs())
     typer.echo(f"wrote {out}/ ({', '.join(f.name for f in files)})")
 
@@ -68,6 +71,7 @@ class PlotKind(str, Enum):
     accuracy = "accuracy"
     sweep = "sweep"
     ratio = "ratio"
+    memory = "memory"
 
 
 class Axis(str, Enum):
@@ -129,9 +133,17 @@ def plot(
         help="accuracy: JSON of measured latency in ms by spec (needed for --x latency_ms).")]
     = None,
     size: Annotated[int, typer.Option(help="ratio: feature-map size F.")] = 14,
+    spec: Annotated[str | None, typer.Argument(
+        metavar="[MODEL]", help="memory: the model (a zoo name or user code).")] = None,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    train: TrainOpt = False,
+    optimizer: OptimizerOpt = None,
+    allocator: AllocatorOpt = "cpu",
 ) -> None:
     """Figures: accuracy vs cost with the Pareto frontier, width/resolution sweeps, the
-    depthwise-separable ratio surface."""
+    depthwise-separable ratio surface, a model's memory over an inference or a training step
+    (memory MODEL [--train])."""
     from convcost import studies
     from convcost.report import plots
 
@@ -140,7 +152,8 @@ def plot(
         if x is Axis.latency_ms and latency is None:
             raise InvalidArgumentError("--x latency_ms needs --latency FILE.json with the "
                                        "measured latency of the models")
-        pts = studies.zoo_points(model or None)
+        with progress() as step:
+            pts = studies.zoo_points(model or None, progress=step)
         if latency is not None:
             pts = studies.with_latency(pts, _read_latency(latency))
         fig, front = plots.accuracy_vs_cost(pts, x.value, labels=labels)
@@ -153,6 +166,23 @@ def plot(
         pts = studies.sweep_points(model[0] if model else "mobilenet_v1")
         save_atomic(plots.width_resolution_sweep(pts), out)
         typer.echo(f"wrote {out}")
+    elif kind is PlotKind.memory:
+        _plot_memory(spec, out, input, batch, train, optimizer, allocator)
     else:
         save_atomic(plots.separable_ratio_surface(size=size), out)
         typer.echo(f"wrote {out}")
+
+
+def _plot_memory(spec: str | None, out: Path, input: list[str] | None, batch: int,
+                 train: bool, optimizer: str | None, allocator: str) -> None:
+    """``convcost plot memory MODEL``: bytes held over the run, by category."""
+    from convcost.report.memory import memory_figure
+    from convcost.studies.memory import DEFAULT_OPTIMIZER, memory
+
+    if spec is None:
+        raise InvalidArgumentError("plot memory needs the model: convcost plot memory MODEL "
+                                   "--out memory.png")
+    report = memory(spec, parse_inputs(input), batch=batch, train=train or optimizer is not None,
+                    optimizer=optimizer or DEFAULT_OPTIMIZER, alloc=allocator)
+    save_atomic(memory_figure(report), out)
+    typer.echo(f"wrote {out}; peak {report.peak.bytes:,} bytes during {report.peak.where}")

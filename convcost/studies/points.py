@@ -4,7 +4,7 @@ measured latency attached by spec."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from convcost.errors import InvalidArgumentError
@@ -39,23 +39,30 @@ def point_for(spec: str, resolution: int | None = None, *, dtype: str = "float32
 
 
 def zoo_points(models: Iterable[str] | None = None, *, variants: bool = True,
-               dtype: str = "float32") -> list[CostPoint]:
+               dtype: str = "float32",
+               progress: Callable[[str, int, int], None] | None = None) -> list[CostPoint]:
     """Every published zoo result as a :class:`CostPoint`, in the published table's order.
 
     ``models`` keeps only these zoo names (aliases allowed); ``variants=False`` keeps only each
-    model's default options at its default input size.
+    model's default options at its default input size. ``progress(label, done, total)`` is
+    called before each point is analysed.
     """
     from convcost.zoo import get_entry
     from convcost.zoo.published import load_published
 
     wanted = None if models is None else {get_entry(m).name for m in models}
-    points = []
+    rows = []
     for row in load_published():
         if wanted is not None and row.model not in wanted:
             continue
         entry = get_entry(row.model)
         if not variants and (row.variant or row.input_res != entry.default_input[-1]):
             continue
+        rows.append(row)
+    points = []
+    for k, row in enumerate(rows):
+        if progress is not None:
+            progress(f"analysing {row.spec} @{row.input_res}", k, len(rows))
         points.append(point_for(row.spec, row.input_res, dtype=dtype))
     return points
 
