@@ -32,7 +32,7 @@ from convcost.files import MANIFEST as MARKER
 from convcost.files import check_report_folder, write_report_folder
 from convcost.formulas import numel
 from convcost.report.layers import unsupported_note
-from convcost.report.tables import Table, to_html, to_html_transposed, to_markdown
+from convcost.report.tables import Table, markdown_text, to_html, to_html_transposed, to_markdown
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
@@ -306,18 +306,19 @@ def comparison(secs: Sequence[Section]) -> Table:
 def render_markdown(secs: Sequence[Section], title: str) -> str:
     """The report as Markdown; images are referenced by file name (beside report.md). A
     report of several models opens with their comparison."""
-    out = [f"# {title}", "", _intro(secs), ""]
+    out = [f"# {markdown_text(title)}", "", markdown_text(_intro(secs)), ""]
     if len(secs) > 1:
         out += ["## Comparison", "", to_markdown(comparison(secs)).rstrip(), ""]
         out += [f"![{alt}]({name})\n" for name, alt in COMPARISON_IMAGES.items()]
-        out += ["Models: " + ", ".join(f"[{s.analysis.model}](#{_anchor(s.analysis.model)})"
+        out += ["Models: " + ", ".join(f"[{markdown_text(s.analysis.model)}]"
+                                        f"(#{_anchor(s.analysis.model)})"
                                         for s in secs), ""]
     for s in secs:
         a = s.analysis
-        out += [f"## {a.model}", ""]
-        out += [f"- **{k}**: {v}" for k, v in _header_lines(s)]
+        out += [f"## {markdown_text(a.model)}", ""]
+        out += [f"- **{k}**: {markdown_text(v)}" for k, v in _header_lines(s)]
         out += ["", "### Cost by layer type", "", to_markdown(layer_type_table(a)).rstrip(), ""]
-        out += [f"- {line}" for line in findings(a)]
+        out += [f"- {markdown_text(line)}" for line in findings(a)]
         out += ["", "### Plots", ""]
         for p in PLOT_NAMES:
             out += [f"![{PLOT_TITLES[p]}]({s.image(p)})", ""]

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -93,11 +94,30 @@ class Table:
 
 # --- Markdown, HTML, CSV ----------------------------------------------------------------------
 
-def to_markdown(table: Table) -> str:
-    def esc(cell: str) -> str:
-        return str(cell).replace("|", r"\|")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-    lines = [f"**{table.title}**", ""] if table.title else []
+
+def printable(text: object) -> str:
+    """``text`` with every control character (ESC, BEL, newlines, C1 codes) shown as ``\\xNN``:
+    names come from the user's model and spec, and must never drive the terminal (an ANSI or
+    OSC escape sequence) or break a line of a table."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as literal Markdown: the characters that would make a link, HTML, code or a
+    new cell (``[ ] < > ` |`` and ``\\``) are escaped, so a module named ``<script>`` or
+    ``[x](javascript:...)`` stays text."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(text))
+
+
+def to_markdown(table: Table) -> str:
+    esc = markdown_text
+
+    lines = [f"**{esc(table.title)}**", ""] if table.title else []
     lines.append("| " + " | ".join(esc(c) for c in table.columns) + " |")
     lines.append(
         "|" + "|".join(" ---: " if i in table.right_align else " --- "
@@ -110,7 +130,7 @@ def to_markdown(table: Table) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if table.notes:
         lines.append("")
-        lines.extend(f"- {n}" for n in table.notes)
+        lines.extend(f"- {esc(n)}" for n in table.notes)
     return "\n".join(lines) + "\n"
 
 
@@ -158,15 +178,25 @@ def to_html_transposed(table: Table) -> str:
             "</table></div>")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with ``=``, ``+``, ``-`` or ``@``
+    (a formula to Excel and LibreOffice) gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str):
+        text = printable(value)
+        return "'" + text if text.startswith(_FORMULA) else text
+    return value
+
+
 def to_csv(table: Table) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    if table.raw_rows:
-        writer.writerow(table.raw_columns or table.columns)
-        writer.writerows(table.raw_rows)
-    else:
-        writer.writerow(table.columns)
-        writer.writerows(table.rows)
+    header = table.raw_columns or table.columns if table.raw_rows else table.columns
+    writer.writerow([csv_cell(c) for c in header])
+    for row in (table.raw_rows if table.raw_rows else table.rows):
+        writer.writerow([csv_cell(c) for c in row])
     return buf.getvalue()
 
 
@@ -339,11 +369,21 @@ def _transposed_widths(table: Table, cells: list[list[str]], width: int) -> list
 
 # --- rich -------------------------------------------------------------------------------------
 
+def _printable(table: Table) -> Table:
+    """A copy whose every text is :func:`printable` (no escape sequence reaches a terminal);
+    rich is given ``Text`` objects, so ``[red]`` in a name is shown, never read as markup."""
+    return replace(table, title=printable(table.title),
+                   columns=[printable(c) for c in table.columns],
+                   rows=[[printable(c) for c in row] for row in table.rows],
+                   notes=[printable(n) for n in table.notes])
+
+
 def print_rich(table: Table, console: Console) -> Layout:
     """Print ``table`` to fit ``console.width`` (see :func:`fit`), its title above and its
     notes below; returns the layout used."""
     from rich.text import Text
 
+    table = _printable(table)
     layout = fit(table, console.width)
     if table.title:
         console.print(Text(table.title, style="bold"))
