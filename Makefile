@@ -36,9 +36,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ratio_startup.py
 	$(BIN)/python benchmarks/bench_zoo.py
 	$(BIN)/python benchmarks/bench_analyze.py
+	$(BIN)/python benchmarks/bench_latency_calibration.py
 	$(BIN)/python benchmarks/bench_latency_model.py
+	$(BIN)/python benchmarks/bench_latency_heldout.py
 	$(BIN)/python benchmarks/bench_guidelines.py
 	$(BIN)/python benchmarks/bench_corpus.py
+	$(BIN)/python benchmarks/bench_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

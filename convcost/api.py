@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -91,8 +92,12 @@ def analyze(
     device: str = "meta",
     name: str | None = None,
     counters: Mapping[str, UserCounter | str] | None = None,
+    backward: bool = False,
+    loss: Callable[[Any], torch.Tensor] | None = None,
+    memory: bool = False,
 ) -> Analysis:
-    """Per-op cost of ``model`` on one forward pass.
+    """Per-op cost of ``model`` on one forward pass (with ``backward=True``: one training
+    step's forward and backward pass).
 
     ``model``: an ``nn.Module``, or a model spec: a zoo name with options
     (``"mobilenet_v1:width_mult=0.5"``), ``"path/to/file.py:Class"`` or ``"pkg.mod:factory"``.
@@ -109,6 +114,15 @@ def analyze(
     receives the op's :class:`convcost.engine.Node` and returns a
     :class:`convcost.engine.OpCost` (see :meth:`convcost.engine.Registry.extended`).
 
+    ``backward=True``: the forward pass in training mode (every module's ``training`` set, as
+    ``model.train()`` would), then ``loss(output).backward()``; ``loss`` defaults to the sum of
+    every floating output. The backward ops are rows too, with ``phase="backward"`` and the
+    module of the forward op they differentiate (:meth:`Analysis.by_phase` splits the totals).
+    Each parameter is a stand-in that requires grad as it does: the model's ``.grad`` and
+    ``requires_grad`` stay as they were. ``memory=True``: also record every storage's
+    allocation and release (:attr:`Analysis.lifetimes`, for :func:`convcost.engine.memory
+    .simulate`; ``convcost.studies.memory`` does that for you).
+
     The model is left exactly as it was: parameters, buffers, hooks, ``training`` flags.
     """
     if device not in ("meta", "cpu", "cuda") and not device.startswith("cuda:"):
@@ -124,8 +138,11 @@ def analyze(
     model, name = resolved.module, resolved.name
     args = _make_inputs(input_size, inputs, device, dtype_)
     kw = {k: _make_inputs(None, (v,), device, dtype_)[0] for k, v in (kwargs or {}).items()}
-    with gc_paused():
-        rec = record(model, args, kw, device=device, dtype=dtype_, registry=registry)
+    # a memory capture runs with the garbage collector as a real run has it: a reference
+    # cycle that holds tensors (made once, by torch's lazy set-up) is freed when it would be
+    with gc_paused() if not memory else nullcontext():
+        rec = record(model, args, kw, device=device, dtype=dtype_, registry=registry,
+                     backward=backward, loss=loss, memory=memory)
         evaluation = evaluate(rec.nodes, rec.params, rec.modules, registry,
                               counted=rec.counted)
     in_shapes = tuple(tuple(t.shape) for t in pytree.tree_leaves((args, kw))
@@ -138,6 +155,8 @@ def analyze(
         evaluation=evaluation,
         outputs=tuple(rec.outputs),
         module_calls=tuple(rec.calls),
+        fake_tensors=rec.fake,
+        lifetimes=rec.lifetimes,
     )
 
 

@@ -2,7 +2,8 @@
 
 A :class:`Node` holds one executed op: its key (``"aten.convolution"``), the module scope it ran
 in, its arguments with every tensor replaced by a :class:`TensorInfo` (shape, bytes per element,
-and the parameter it is, if any), and its output shapes. Counters in :mod:`convcost.engine`
+and the parameter it is, if any), its output shapes, and its phase (the forward pass, or the
+backward pass autograd ran for a loss). Counters in :mod:`convcost.engine`
 turn nodes into costs using :mod:`convcost.formulas` only.
 """
 
@@ -14,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Shape = tuple[int, ...]
+
+FORWARD = "forward"
+"""The phase of an op the model's forward pass (or the loss computed from its output) ran."""
+BACKWARD = "backward"
+"""The phase of an op autograd ran for ``loss.backward()`` (``analyze(..., backward=True)``)."""
+PHASES = (FORWARD, BACKWARD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,7 @@ class Node:
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
     outputs: tuple[TensorInfo, ...] = ()
+    phase: str = FORWARD  # FORWARD, or BACKWARD for an op autograd ran for loss.backward()
 
     def tensors(self) -> Iterator[TensorInfo]:
         """Every tensor among the arguments, nested lists included, in order."""
@@ -86,4 +94,4 @@ def _tensors(items: tuple[Any, ...]) -> Iterator[TensorInfo]:
             yield from _tensors(tuple(a))
 
 
-__all__ = ["Node", "Shape", "TensorInfo", "shape_text"]
+__all__ = ["BACKWARD", "FORWARD", "PHASES", "Node", "Shape", "TensorInfo", "shape_text"]

@@ -124,7 +124,7 @@ BAD_OPTIONS = [
     (["summary", "mobilenet_v1", "--col", "flops"], "unknown column"),
     (["summary", "mobilenet_v1", "--style", "torchsummary", "--col", "num_params"], "--col"),
     (["check", "mobilenet_v1", "--peer", "nosuchpeer"], "unknown peer"),
-    (["check", "mobilenet_v1", "-i", "224", "-i", "160"], "one --input"),
+    (["check", "mobilenet_v1", "-i", "224", "-i", "160"], "got more inputs than it takes"),
     (["guidelines"], "give a MODEL"),
     (["guidelines", "resnet18", "--reproduce"], "takes no MODEL"),
     (["guidelines", "resnet18", "--top", "0"], "'--top'"),

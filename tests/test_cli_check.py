@@ -74,9 +74,10 @@ def test_layers_json_and_table(model_file: str) -> None:
 
 
 def test_unexplained_exits_1(model_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # an adapter that forgets the conv: the real madds are no longer predicted
+    # an adapter that forgets the conv: every op falls to the default (an unregistered op
+    # counts 0), so the real madds are no longer predicted
     monkeypatch.setitem(ADAPTERS, "torch-flopcounter", dataclasses.replace(
-        ADAPTERS["torch-flopcounter"], table={}))
+        ADAPTERS["torch-flopcounter"], aten={}))
     r = runner.invoke(app, ["check", model_file, "--input", "3x8x8",
                             "--peer", "torch-flopcounter", "--format", "json"])
     assert r.exit_code == 1, r.output
@@ -92,7 +93,7 @@ def test_unexplained_exits_1(model_file: str, monkeypatch: pytest.MonkeyPatch) -
 def test_failed_peer_exits_1(model_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from convcost.oracles import peers
 
-    def broken(model: object, x: object) -> object:
+    def broken(model: object, args: object, kwargs: object) -> object:
         raise RuntimeError("the peer crashed")
 
     monkeypatch.setitem(peers.RUNNERS, "torch-flopcounter", broken)
@@ -109,10 +110,50 @@ def test_skipped_peer_in_table(model_file: str, monkeypatch: pytest.MonkeyPatch)
     import sys
 
     monkeypatch.setitem(sys.modules, "torchinfo", None)
-    r = runner.invoke(app, ["check", model_file, "--input", "3x8x8", "--peer", "torchinfo",
-                            "--format", "csv"])
+    r = runner.invoke(app, ["check", model_file, "--input", "3x8x8", "--format", "csv"])
     assert r.exit_code == 0, r.output
-    assert "pip install torchinfo" in r.stdout and "skipped" in r.stdout
+    assert "pip install 'convcost[oracles]'" in r.stdout and "skipped" in r.stdout
+
+
+def test_a_named_peer_not_installed_exits_2_naming_the_extra(
+        model_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torchinfo", None)
+    r = runner.invoke(app, ["check", model_file, "--input", "3x8x8", "--peer", "torchinfo"])
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--peer torchinfo: torchinfo is not installed: pip install 'convcost[oracles]'" \
+        in lines[0]
+
+
+TOKENS_FILE = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.fc = nn.Linear(8, 50)
+
+    def forward(self, ids, mask):
+        return self.fc(self.emb(ids)) * mask[..., None]
+'''
+
+
+def test_token_ids_and_several_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "tok.py"
+    path.write_text(TOKENS_FILE)
+    r = runner.invoke(app, ["check", f"{path}:Net", "--input", "6:int64", "--input",
+                            "6:float32", "--batch", "2", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    (m,) = json.loads(r.stdout)["models"]
+    assert m["inputs"] == [{"name": "arg0", "shape": [2, 6], "dtype": "int64"},
+                           {"name": "arg1", "shape": [2, 6], "dtype": "float32"}]
+    # fc: 2·6 rows × 8·50 = 4,800 multiply-adds
+    assert m["madds"] == 4_800 and m["unexplained"] == 0 and m["failed"] == 0
 
 
 @pytest.mark.parametrize("args", [

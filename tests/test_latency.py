@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +22,30 @@ from typer.testing import CliRunner
 import convcost
 from convcost.cli import app
 from convcost.engine import Row
-from convcost.errors import ConvcostError, InvalidArgumentError
+from convcost.errors import InvalidArgumentError
 from convcost.formulas import Cost
 from convcost.latency import calibrate as cal_mod
-from convcost.latency.calibrate import (
-    MICRO_BENCHMARKS,
-    ROLES,
-    Calibration,
-    calibration_from_timings,
-    work_of,
-)
-from convcost.latency.fit import fit_relative, ranks, share_within, spearman
+from convcost.latency.calibrate import LOOP, MICRO_BENCHMARKS, ROLES, counts_of
+from convcost.latency.fit import fit_relative, fit_terms, mape, ranks, share_within, spearman
 from convcost.latency.measure import measure, measure_model, quantile
-from convcost.latency.profile_layers import LABEL_PREFIX, join_layers, profile_layers, self_times
-from convcost.latency.roofline import estimate_op, op_class, predict_latency, predict_rows
+from convcost.latency.profile_layers import (
+    LABEL_PREFIX,
+    LayerTime,
+    join_layers,
+    median_times,
+    profile_layers,
+    self_times,
+)
+from convcost.latency.roofline import (
+    OP_CLASSES,
+    Calibration,
+    OpCost,
+    estimate_op,
+    op_class,
+    predict_latency,
+    predict_rows,
+    weight_bytes_of,
+)
 
 runner = CliRunner()
 
@@ -211,42 +221,53 @@ def test_measure_model_keeps_global_rng() -> None:
 
 # --- roofline arithmetic -----------------------------------------------------------------------
 
+# per class: (fixed cost s, s per unit of work, s per byte in cache)
 CAL = Calibration(
-    peak_dense_madds_per_s=1e9, peak_pointwise_madds_per_s=5e8,
-    peak_depthwise_madds_per_s=1e8, pool_flops_per_s=1e7, bandwidth_bytes_per_s=1e9,
-    transcendental_per_s=1e6, stream_bytes_per_s=1e8, cache_bytes=1000, op_overhead_s=1e-6,
-    norm_overhead_s=3e-6, conv_overhead_s=2e-6, depthwise_overhead_s=5e-6,
+    ops={"dense": OpCost(2e-6, 1e-9, 1e-9), "grouped": OpCost(3e-6, 2e-9, 1e-9),
+         "pointwise": OpCost(2e-6, 2e-9, 1e-9), "depthwise": OpCost(5e-6, 1e-8, 1e-9),
+         "gemm": OpCost(1e-6, 2e-9, 1e-9), "max_pool": OpCost(1e-6, 1e-7, 1e-9),
+         "avg_pool": OpCost(1e-6, 1e-8, 1e-9), "reduce": OpCost(2e-6, 0.0, 3e-9),
+         "transcendental": OpCost(1e-6, 1e-6, 1e-9), "norm": OpCost(3e-6, 0.0, 2e-9),
+         "memory": OpCost(1e-6, 0.0, 1e-9)},
+    stream_bytes_per_s=1e8, cache_bytes=1000, module_overhead_s=1e-7, free_op_overhead_s=2e-7,
     device="cpu", threads=1, machine="test", torch_version="x")
 
 
 def _row(op: str, kind: str | None, madds: int, nbytes: int, flops: int = 0,
-         name: str = "m", out_shape: tuple[int, ...] = (1,)) -> Row:
-    return Row(index=0, name=name, module="M", op=op, aten=op, call=1, in_shapes=((1,),),
+         name: str = "m", out_shape: tuple[int, ...] = (1,),
+         in_shapes: tuple[tuple[int, ...], ...] = ((1,),), read: int | None = None) -> Row:
+    r = nbytes // 2 if read is None else read
+    return Row(index=0, name=name, module="M", op=op, aten=op, call=1, in_shapes=in_shapes,
                out_shape=out_shape, conv_kind=kind,
-               cost=Cost(0, madds, flops or 2 * madds, nbytes // 2, nbytes - nbytes // 2))
+               cost=Cost(0, madds, flops or 2 * madds, r, nbytes - r))
 
 
 @pytest.mark.parametrize(("row", "cls", "seconds", "bound"), [
-    # dense: compute 2e6/1e9 = 2e-3; bytes 1e5 > cache 1000 -> 1e5/1e8 = 1e-3; + conv 2e-6
-    (_row("conv2d", "standard", 2_000_000, 100_000), "dense", 2e-3 + 2e-6, "compute"),
-    # pointwise: compute 1000/5e8 = 2e-6; memory 1e6/1e8 = 1e-2 (streamed); + 2e-6
-    (_row("conv2d", "pointwise", 1000, 1_000_000), "pointwise", 1e-2 + 2e-6, "memory"),
-    # linear (no conv_kind, madds > 0) is a GEMM too: 5e5/5e8 = 1e-3 vs 800/1e9 = 8e-7 (cache)
-    (_row("linear", None, 500_000, 800), "pointwise", 1e-3 + 2e-6, "compute"),
-    # depthwise: 1e5/1e8 = 1e-3 vs 2000/1e8 = 2e-5; + the depthwise overhead 5e-6
-    (_row("conv2d", "depthwise", 100_000, 2000), "depthwise", 1e-3 + 5e-6, "compute"),
-    # grouped conv counts as dense: 1e6/1e9 = 1e-3 vs 500/1e9 = 5e-7
-    (_row("conv2d", "grouped", 1_000_000, 500), "dense", 1e-3 + 2e-6, "compute"),
-    # pool: flops 1e5/1e7 = 1e-2 vs 800/1e9 = 8e-7 (fits the cache); + op 1e-6
-    (_row("max_pool2d", None, 0, 800, flops=100_000), "pool", 1e-2 + 1e-6, "compute"),
-    # memory op in cache: 500/1e9 = 5e-7 + 1e-6
-    (_row("relu", None, 0, 500), "memory", 5e-7 + 1e-6, "memory"),
-    # a norm is a memory op with the norm overhead: 500/1e9 = 5e-7 + 3e-6
-    (_row("batch_norm", None, 0, 500), "memory", 5e-7 + 3e-6, "memory"),
-    # SiLU on 2×5 outputs: 10/1e6 = 1e-5 vs 80/1e9 = 8e-8; + 1e-6
-    (_row("silu", None, 0, 80, out_shape=(2, 5)), "transcendental", 1e-5 + 1e-6, "compute"),
-    # memory op beyond the cache: 4000/1e8 = 4e-5 + 1e-6
-    (_row("add", None, 0, 4000), "memory", 4e-5 + 1e-6, "memory"),
+    # dense: 2e6 madds · 1e-9 = 2e-3; 1e5 B > cache 1000 -> streamed, 1e5 · 1e-8 = 1e-3;
+    # + fixed 2e-6
+    (_row("conv2d", "standard", 2_000_000, 100_000), "dense", 3.002e-3, "compute"),
+    # pointwise: 1000 · 2e-9 = 2e-6; 1e6 B streamed: 1e-2; + 2e-6
+    (_row("conv2d", "pointwise", 1000, 1_000_000), "pointwise", 1.0004e-2, "memory"),
+    # linear (no conv_kind, madds > 0) is a gemm: 5e5 · 2e-9 = 1e-3; 800 B in cache 8e-7; + 1e-6
+    (_row("linear", None, 500_000, 800), "gemm", 1.0018e-3, "compute"),
+    # depthwise: 1e5 · 1e-8 = 1e-3; 2000 B > cache: 2e-5; + 5e-6
+    (_row("conv2d", "depthwise", 100_000, 2000), "depthwise", 1.025e-3, "compute"),
+    # grouped: 1e6 · 2e-9 = 2e-3; 500 B in cache 5e-7; + 3e-6
+    (_row("conv2d", "grouped", 1_000_000, 500), "grouped", 2.0035e-3, "compute"),
+    # pool: 1e5 window ops · 1e-7 = 1e-2; 800 B 8e-7; + 1e-6
+    (_row("max_pool2d", None, 0, 800, flops=100_000), "max_pool", 1.00018e-2, "compute"),
+    # avg pool: 1e5 window ops · 1e-8 = 1e-3; 800 B 8e-7; + 1e-6
+    (_row("avg_pool2d", None, 0, 800, flops=100_000), "avg_pool", 1.0018e-3, "compute"),
+    # a reduction (global average pooling): 600 B · 3e-9 = 1.8e-6; + 2e-6
+    (_row("mean", None, 0, 600), "reduce", 3.8e-6, "memory"),
+    # memory op in cache: 500 · 1e-9 = 5e-7 + 1e-6
+    (_row("relu", None, 0, 500), "memory", 1.5e-6, "memory"),
+    # a norm: 500 · 2e-9 = 1e-6 + 3e-6
+    (_row("batch_norm", None, 0, 500), "norm", 4e-6, "memory"),
+    # SiLU on 2×5 outputs: 10 · 1e-6 = 1e-5; 80 · 1e-9 = 8e-8; + 1e-6
+    (_row("silu", None, 0, 80, out_shape=(2, 5)), "transcendental", 1.108e-5, "compute"),
+    # memory op beyond the cache: 4000 · 1e-8 = 4e-5 + 1e-6
+    (_row("add", None, 0, 4000), "memory", 4.1e-5, "memory"),
 ])
 def test_roofline_per_op(row: Row, cls: str, seconds: float, bound: str) -> None:
     est = estimate_op(row, CAL)
@@ -255,152 +276,118 @@ def test_roofline_per_op(row: Row, cls: str, seconds: float, bound: str) -> None
     assert est.bound == bound
 
 
+def test_cold_weights_are_streamed() -> None:
+    # a 1×1 conv in cache: reads 10 input elements (40 B) and 360 B of weights, writes 25
+    # elements (100 B, so 4 B per element): 500 B < cache 1000
+    row = _row("conv2d", "pointwise", 0, 500, out_shape=(1, 25), in_shapes=((1, 10),),
+               read=400)
+    assert weight_bytes_of(row) == 360
+    # warm: 500 · 1e-9 = 5e-7 + 2e-6; cold: 140 · 1e-9 + 360 · 1e-8 = 3.74e-6, + 2e-6
+    assert estimate_op(row, CAL).seconds == pytest.approx(2.5e-6, rel=1e-12)
+    assert estimate_op(row, CAL, cold_weights=True).seconds == pytest.approx(5.74e-6,
+                                                                             rel=1e-12)
+
+
 def test_prediction_sums_ops_by_class_and_module() -> None:
     rows = [_row("conv2d", "standard", 2_000_000, 100_000, name="a"),
             _row("relu", None, 0, 500, name="a"), _row("add", None, 0, 4000, name="b")]
     pred = predict_rows(rows, CAL)
-    # 2.002e-3 + 1.5e-6 + 4.1e-5 = 2.0445e-3 s
-    assert pred.seconds == pytest.approx(2.0445e-3, rel=1e-12)
-    assert pred.ms == pytest.approx(2.0445, rel=1e-12)
-    assert pred.by_class()["dense"] == pytest.approx(2.002e-3, rel=1e-12)
+    # 3.002e-3 + 1.5e-6 + 4.1e-5 = 3.0445e-3 s
+    assert pred.seconds == pytest.approx(3.0445e-3, rel=1e-12)
+    assert pred.ms == pytest.approx(3.0445, rel=1e-12)
+    assert pred.by_class()["dense"] == pytest.approx(3.002e-3, rel=1e-12)
     assert pred.by_class()["memory"] == pytest.approx(4.25e-5, rel=1e-12)
-    assert pred.by_scope() == pytest.approx({"a": 2.0035e-3, "b": 4.1e-5}, rel=1e-12)
+    assert pred.by_scope() == pytest.approx({"a": 3.0035e-3, "b": 4.1e-5}, rel=1e-12)
+    # module calls and view ops add their fixed costs: 3 calls of "a", one of "" and 5 views
+    more = replace(pred, module_calls=("", "a", "a", "a"), free_ops=5,
+                   module_overhead_s=1e-7, free_op_overhead_s=2e-7)
+    assert more.seconds == pytest.approx(3.0445e-3 + 4e-7 + 1e-6, rel=1e-12)
+    assert more.by_scope() == pytest.approx({"a": 3.0035e-3 + 3e-7, "b": 4.1e-5, "": 1e-7},
+                                            rel=1e-12)
+    assert more.by_class()["module calls"] == pytest.approx(4e-7)
+    assert more.by_class()["view ops"] == pytest.approx(1e-6)
 
 
 def test_predict_latency_on_an_analysis() -> None:
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
                           nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
-                          nn.Conv2d(8, 16, 1, bias=False), nn.MaxPool2d(2))
+                          nn.Conv2d(8, 16, 1, bias=False), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(1024, 10))  # 16 × 8 × 8 = 1024 features
     a = convcost.analyze(model, (1, 3, 16, 16))
     pred = predict_latency(a, CAL)
-    assert [op.op_class for op in pred.ops] == ["dense", "memory", "memory", "depthwise",
-                                                "pointwise", "pool"]
+    assert [op.op_class for op in pred.ops] == ["dense", "norm", "memory", "depthwise",
+                                                "pointwise", "max_pool", "gemm"]
+    # the Sequential and its 8 children: 9 module calls; the view ops convcost saw (the
+    # flatten's view, the linear's transpose, the batch norm's empty) are counted too
+    assert len(pred.module_calls) == 9
+    free = sum(a.evaluation.free.values())
+    assert free >= 2
+    assert pred.seconds == pytest.approx(
+        sum(op.seconds for op in pred.ops) + 9 * 1e-7 + free * 2e-7, rel=1e-12)
     with pytest.raises(InvalidArgumentError):
         predict_latency(object(), CAL)
+
+
+def test_calibration_round_trips_and_rejects_impossible_values() -> None:
+    data = CAL.to_dict()
+    assert Calibration.from_dict(json.loads(json.dumps(data))) == CAL
+    bad = json.loads(json.dumps(data))
+    bad["ops"]["dense"]["s_per_work"] = -1.0
+    with pytest.raises(ValueError, match="dense"):
+        Calibration.from_dict(bad)
+    bad = json.loads(json.dumps(data))
+    del bad["ops"]["norm"]
+    with pytest.raises(ValueError, match="classes"):
+        Calibration.from_dict(bad)
+    with pytest.raises(ValueError, match="version"):
+        Calibration.from_dict({**data, "version": 4})
+    # the rates people read: 1 / (s per multiply-add), 1 / (s per byte of the memory ops)
+    assert CAL.peak_dense_madds_per_s == pytest.approx(1e9)
+    assert CAL.bandwidth_bytes_per_s == pytest.approx(1e9)
+    assert ("module call", pytest.approx(0.1), "µs") in CAL.describe()
 
 
 # --- the micro-benchmark networks do the intended work -----------------------------------------
 
 
 def test_micro_benchmark_networks_have_the_intended_work() -> None:
-    found = {}
+    counts = {b.name: counts_of(b) for b in MICRO_BENCHMARKS}  # raises on a class mismatch
     for bench in MICRO_BENCHMARKS:
         assert bench.role in ROLES, bench.name
-        a = convcost.analyze(bench.build(), bench.input_size)
-        assert len(a.rows) == 1, bench.name
-        found[bench.name] = a.rows[0]
-        # every network of a class is costed as that class by the roofline
-        want = {"bandwidth": "memory", "stream": "pointwise", "tiny_op": "memory",
-                "tiny_norm": "memory", "tiny_conv": "pointwise",
-                "tiny_depthwise": "depthwise"}.get(bench.role, bench.role)
-        assert op_class(a.rows[0]) == want, bench.name
-    by_name = {b.name: b for b in MICRO_BENCHMARKS}
+        c = counts[bench.name]
+        if bench.role in OP_CLASSES or bench.role == "stream":
+            assert c.ops == 1 and c.module_calls == 1, bench.name
+        elif bench.role.startswith("overhead:"):
+            assert c.ops == LOOP and c.module_calls == 1, bench.name  # no call per op
+    assert set(ROLES) == {b.role for b in MICRO_BENCHMARKS}  # every role has its networks
     # 3×3 conv 64→64 on 56×56, padding 1: 56·56 outputs × 64 × 64 × 9 = 115,605,504
-    assert work_of(by_name["dense 64->64 3x3/1 @56"]) == 56 * 56 * 64 * 64 * 9 == 115_605_504
+    assert counts["dense 64->64 3x3/1 @56"].work == 56 * 56 * 64 * 64 * 9 == 115_605_504
     # ResNet's stem, 7×7/2 3→64 on 224²: 112·112 × 64 × 3 × 49 = 118,013,952
-    assert work_of(by_name["dense 3->64 7x7/2 @224"]) == 118_013_952
+    assert counts["dense 3->64 7x7/2 @224"].work == 118_013_952
     # 1×1 conv 256→256 on 28×28: 28·28 × 256 × 256 = 51,380,224
-    assert work_of(by_name["pointwise 256->256 1x1/1 @28"]) == 51_380_224
+    assert counts["pointwise 256->256 1x1/1 @28"].work == 51_380_224
+    # 3×3 in 32 groups, 128→128 on 56²: 56·56 × 128 × (128/32) × 9 = 14,450,688
+    assert counts["grouped 128->128 3x3/1 g32 @56"].work == 14_450_688
     # depthwise 3×3 on 256×56×56: 56·56 × 256 × 9 = 7,225,344; 5×5 on 672×14×14: 3,292,800
-    assert work_of(by_name["depthwise 256->256 3x3/1 @56"]) == 7_225_344
-    assert work_of(by_name["depthwise 672->672 5x5/1 @14"]) == 14 * 14 * 672 * 25 == 3_292_800
+    assert counts["depthwise 256->256 3x3/1 @56"].work == 7_225_344
+    assert counts["depthwise 672->672 5x5/1 @14"].work == 14 * 14 * 672 * 25 == 3_292_800
     # stride-2 depthwise on 144×56×56 -> 28×28 outputs: 28·28 × 144 × 9 = 1,016,064
-    assert found["depthwise 144->144 3x3/2 @56"].out_shape == (1, 144, 28, 28)
-    assert work_of(by_name["depthwise 144->144 3x3/2 @56"]) == 1_016_064
+    assert counts["depthwise 144->144 3x3/2 @56"].work == 1_016_064
     # max-pool 3×3/2 on 64×112×112 -> 64×56×56 outputs, 8 comparisons each = 1,605,632
-    assert work_of(by_name["max-pool 3x3/2 @112"]) == 64 * 56 * 56 * 8 == 1_605_632
+    assert counts["max-pool 3x3/2 @112"].work == 64 * 56 * 56 * 8 == 1_605_632
     # x + y: two distinct 128×56×56 operands read, one written: 3 × 1,605,632 B = 4,816,896
-    assert work_of(by_name["x + y @56"]) == 3 * 128 * 56 * 56 * 4 == 4_816_896
+    assert counts["x + y @56"].nbytes == 3 * 128 * 56 * 56 * 4 == 4_816_896
     # SiLU: one output element per input element, 96·56·56 = 301,056
-    assert work_of(by_name["silu @56"]) == 301_056
+    assert counts["silu @56"].work == 301_056
     # linear 4096->4096: 64 MiB of weights + 16 KiB in + 16 KiB out = 67,141,632 B (> any L3)
-    assert work_of(by_name["linear 4096->4096"]) == (4096 * 4096 + 2 * 4096) * 4 == 67_141_632
-    # the fixed-cost networks do next to no work
-    assert all(work_of(b) == 0 for b in MICRO_BENCHMARKS if b.role.startswith("tiny"))
-    assert found["pointwise 8->8 @4"].cost.madds == 16 * 8 * 8
-
-
-# --- calibration: arithmetic and cache ---------------------------------------------------------
-
-# every network takes 1 ms but the fixed-cost ones: ReLU 10 µs, BatchNorm 20 µs, 1×1 conv
-# 100 µs, depthwise conv 500 µs
-TIMINGS = {b.name: 0.001 for b in MICRO_BENCHMARKS} | {
-    "relu @4": 10e-6, "batch_norm @4": 20e-6, "pointwise 8->8 @4": 100e-6,
-    "depthwise 8 3x3 @4": 500e-6}
-
-
-def test_calibration_from_timings() -> None:
-    cal = calibration_from_timings(TIMINGS, device="cpu", threads=1, cache_bytes=2**24)
-    assert (cal.op_overhead_s, cal.norm_overhead_s, cal.conv_overhead_s,
-            cal.depthwise_overhead_s) == (10e-6, 20e-6, 100e-6, 500e-6)
-    # each rate: the role's total work over its total time net of the role's fixed cost
-    for role, (field, _, fixed_role) in ROLES.items():
-        benches = [b for b in MICRO_BENCHMARKS if b.role == role]
-        if not ROLES[role][1]:
-            continue
-        fixed = getattr(cal, ROLES[fixed_role][0])
-        expect = sum(work_of(b) for b in benches) / (len(benches) * (0.001 - fixed))
-        assert getattr(cal, field) == pytest.approx(expect, rel=1e-12), role
-    # e.g. the two rates with one network each: SiLU 301,056 outputs in 1 ms − 10 µs
-    assert cal.transcendental_per_s == pytest.approx(301_056 / 0.00099)
-    assert cal.stream_bytes_per_s == pytest.approx(67_141_632 / 0.0009)
-    # each single-network class reproduces its network's time: 1 ms for the SiLU
-    silu = next(b for b in MICRO_BENCHMARKS if b.role == "transcendental")
-    a = convcost.analyze(silu.build(), silu.input_size)
-    assert predict_latency(a, cal).seconds == pytest.approx(0.001)
-    with pytest.raises(InvalidArgumentError, match="missing"):
-        calibration_from_timings({"relu @4": 1.0}, device="cpu", threads=1)
-
-
-@pytest.fixture
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    return tmp_path
-
-
-def test_calibration_cache_written_read_forced_and_repaired(cache_home: Path) -> None:
-    calls: list[tuple[str, int]] = []
-
-    def fake(device: str, threads: int) -> dict[str, float]:
-        calls.append((device, threads))
-        return TIMINGS
-
-    cal = cal_mod.calibrate("cpu", 1, runner=fake)
-    path = cal_mod.cache_path("cpu", 1)
-    assert calls == [("cpu", 1)]
-    assert path.parent == cache_home / "convcost" and path.is_file()
-    assert json.loads(path.read_text())["threads"] == 1
-
-    def refuse(device: str, threads: int) -> dict[str, float]:
-        raise AssertionError("should have come from the cache")
-
-    again = cal_mod.calibrate("cpu", 1, runner=refuse)
-    assert again == cal  # every field, the timings included, read back
-    assert cal_mod.read_cached("cpu", 1) == cal
-    assert cal_mod.read_cached("cpu", 2) is None  # another thread count: another key
-    cal_mod.calibrate("cpu", 1, runner=fake, force=True)
-    assert len(calls) == 2
-
-    path.write_text("{not json")  # corrupt -> measured again and repaired
-    assert cal_mod.read_cached("cpu", 1) is None
-    cal_mod.calibrate("cpu", 1, runner=fake)
-    assert len(calls) == 3 and cal_mod.read_cached("cpu", 1) is not None
-    data = json.loads(path.read_text())
-    data["peak_dense_madds_per_s"] = -1  # valid JSON, impossible value
-    path.write_text(json.dumps(data))
-    assert cal_mod.read_cached("cpu", 1) is None
-
-
-def test_calibration_cache_unwritable(cache_home: Path) -> None:
-    (cache_home / "convcost").write_text("a file where the folder should be")
-    with pytest.raises(ConvcostError, match="XDG_CACHE_HOME"):
-        cal_mod.calibrate("cpu", 1, runner=lambda d, t: TIMINGS)
-
-
-def test_cache_dir_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert cal_mod.cache_dir() == tmp_path / ".cache" / "convcost"
+    assert counts["linear 4096->4096"].nbytes == (4096 * 4096 + 2 * 4096) * 4 == 67_141_632
+    # the module-call network: the Sequential and its 50 children; the view network 50 views
+    assert counts[f"module call x{LOOP + 1}"].module_calls == LOOP + 1
+    assert counts[f"view x{LOOP}"].free_ops == LOOP
+    # the small model: 4 blocks of 3 convs, 3 batch norms, 2 ReLU6 and an add = 36 ops; the
+    # Sequential, its 4 blocks and their 8 leaves each = 37 module calls
+    mini = counts["mini-model: 4 inverted residuals 32x4 @28"]
+    assert (mini.ops, mini.module_calls) == (36, 37)
 
 
 # --- scores -------------------------------------------------------------------------------------
@@ -438,6 +425,31 @@ def test_fit_relative() -> None:
         fit_relative([1.0], [0.0])
 
 
+def test_mape() -> None:
+    # |1.1 - 1| + |0.8 - 1| + 0 = 0.3 over 3 = 0.1
+    assert mape([1.1, 0.8, 2.0], [1.0, 1.0, 2.0]) == pytest.approx(0.1)
+
+
+def test_fit_terms_exact_bounded_and_offset() -> None:
+    # t = 2 + 3·f1 + 0.5·f2 exactly, offsets 2: recovered exactly
+    f1, f2 = [1.0, 2.0, 3.0, 4.0], [4.0, 1.0, 0.0, 2.0]
+    t = [2 + 3 * a + 0.5 * b for a, b in zip(f1, f2, strict=True)]
+    assert fit_terms([f1, f2], t, [2.0] * 4) == (pytest.approx(3.0), pytest.approx(0.5))
+    # with x2 held at or above 1, the best is x2 = 1 and x1 refitted: the relative residual
+    # of x1·f1 ≈ t - 2 - f2, weights 1/t², u = f1/t, r = (t - 2 - f2)/t; x1 = Σur / Σu²
+    x1, x2 = fit_terms([f1, f2], t, [2.0] * 4, lower=[0.0, 1.0])
+    u = [a / y for a, y in zip(f1, t, strict=True)]
+    r = [(y - 2 - b) / y for b, y in zip(f2, t, strict=True)]
+    assert x2 == 1.0
+    assert x1 == pytest.approx(sum(a * b for a, b in zip(u, r, strict=True))
+                               / sum(a * a for a in u))
+    # collinear columns: the singular full system is skipped, a one-column fit stands
+    (a, b) = fit_terms([f1, [2 * v for v in f1]], [3 * v for v in f1])
+    assert a * 1 + b * 2 == pytest.approx(3.0)
+    with pytest.raises(InvalidArgumentError):
+        fit_terms([f1], [1.0, 0.0, 1.0, 1.0])
+
+
 # --- per-layer profile ---------------------------------------------------------------------------
 
 
@@ -464,6 +476,22 @@ def test_self_times_from_events() -> None:
     assert out["a"].self_ms == pytest.approx(0.03) and out["a"].calls == 1
     assert out["b"].self_ms == pytest.approx(0.05) and out["b"].module == "ReLU"
     assert list(out) == ["", "a", "b"]
+
+
+def test_median_times_shrug_off_a_stall_and_net_the_profiler() -> None:
+    def lt(name: str, self_ms: float, calls: int = 1) -> LayerTime:
+        return LayerTime(name, "M", self_ms, self_ms + 1.0, calls)
+
+    # scope a: 1.0, 1.2 and 9.0 ms (a 7.8 ms stall in the third run) -> median 1.2; scope b
+    # runs twice per pass: 0.5, 0.7 and absent (0) -> median 0.5; less 0.1 ms per call
+    runs = [[lt("a", 1.0), lt("b", 0.5, 2)], [lt("a", 1.2), lt("b", 0.7, 2)], [lt("a", 9.0)]]
+    out = {t.name: t for t in median_times(runs, overhead_ms=0.1)}
+    assert out["a"].self_ms == pytest.approx(1.2 - 0.1) and out["a"].calls == 1
+    assert out["a"].total_ms == pytest.approx(2.2 - 0.1)
+    assert out["b"].calls == 2 and out["b"].self_ms == pytest.approx(0.5 - 2 * 0.1)
+    assert median_times([[lt("c", 0.05)]], overhead_ms=0.1)[0].self_ms == 0.0  # never < 0
+    with pytest.raises(InvalidArgumentError):
+        median_times([])
 
 
 class Block(nn.Module):
@@ -495,7 +523,21 @@ def test_profile_layers_leaves_model_untouched_and_aligns_with_rows() -> None:
 
 # --- CLI ---------------------------------------------------------------------------------------
 
-FAST = ["--input", "3x32x32", "--budget", "0", "--runs", "5", "--warmup", "1", "--threads", "1"]
+FAST = ["--input", "3x32x32", "--budget", "0.001", "--runs", "5", "--warmup", "1", "--threads",
+        "1"]
+
+
+def ten_ms(*_args: Any, **_kw: Any) -> Any:
+    """A sampler for ``calibrate``: every micro-benchmark network runs in 10 ms (the tiny ones
+    then cost 10 ms / 50 = 200 µs an op, below the 1 ms bound and below every class network;
+    the largest network, 118 M multiply-adds, runs at 11.8 G/s, below any CPU's bound)."""
+    return lambda bench, r: [0.010] * 5
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path
 
 
 def test_cli_bench_json_contract() -> None:
@@ -514,7 +556,7 @@ def test_cli_bench_json_contract() -> None:
 
 
 def test_cli_bench_layers_and_predict(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cal_mod, "run_micro_benchmarks", lambda *a, **k: TIMINGS)
+    monkeypatch.setattr(cal_mod, "real_sampler", ten_ms)
     res = runner.invoke(app, ["bench", "mobilenet_v3_small", *FAST, "--layers", "--predict",
                               "--format", "json"])
     assert res.exit_code == 0, res.output
@@ -523,22 +565,38 @@ def test_cli_bench_layers_and_predict(cache_home: Path, monkeypatch: pytest.Monk
     layers = {x["name"]: x for x in m["layers"]}
     assert layers["features.0.0"]["ops"] == ["conv2d"]
     assert all(x["measured_ms"] >= 0 and "predicted_ms" in x for x in m["layers"])
+    # the total line adds up the rows
+    total = m["layers_total"]
+    assert total["measured_ms"] == pytest.approx(sum(x["measured_ms"] for x in m["layers"]))
+    assert total["predicted_ms"] == pytest.approx(sum(x["predicted_ms"] for x in m["layers"]))
+    assert total["predicted_model_ms"] == pytest.approx(m["predicted_ms"])
     for fmt in ("table", "csv"):
         res = runner.invoke(app, ["bench", "mobilenet_v3_small", *FAST, "--layers",
                                   "--predict", "--format", fmt])
         assert res.exit_code == 0, res.output
-        assert "features.0.0" in res.stdout
+        assert "features.0.0" in res.stdout and "total" in res.stdout
 
 
 def test_cli_calibrate(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cal_mod, "run_micro_benchmarks", lambda *a, **k: TIMINGS)
+    monkeypatch.setattr(cal_mod, "real_sampler", ten_ms)
     res = runner.invoke(app, ["calibrate", "--threads", "1", "--format", "json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["threads"] == 1 and Path(data["cache"]).parent == cache_home / "convcost"
+    assert set(data["ops"]) == set(OP_CLASSES) and data["attempts"] == 1
     res = runner.invoke(app, ["calibrate", "--threads", "1"])
-    assert res.exit_code == 0 and "dense k×k conv peak" in res.stdout
-    assert "overhead: depthwise conv" in res.stdout
+    assert res.exit_code == 0 and "dense: arithmetic" in res.stdout
+    assert "depthwise: overhead" in res.stdout and "module call" in res.stdout
+
+
+def test_cli_calibrate_refused_is_one_line(cache_home: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    # every network "runs" in 1 ns: every rate beyond the machine's, every time
+    monkeypatch.setattr(cal_mod, "real_sampler", lambda *a, **k: lambda b, r: [1e-9] * 5)
+    res = runner.invoke(app, ["calibrate", "--threads", "1", "--force"])
+    assert res.exit_code == 2
+    assert "calibration refused after 3 measurements" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
@@ -552,3 +610,40 @@ def test_cli_bench_bad_input_exits_2() -> None:
     res = runner.invoke(app, ["bench", "mobilenet_v3_small", "--runs", "2"])
     assert res.exit_code == 2
 
+
+
+CANNOT_RUN = '''
+import torch
+from torch import nn
+
+
+class Bad(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x) + torch.ones(1, device="cuda")
+'''
+
+
+@pytest.mark.parametrize("args", [
+    ["--budget", "0"], ["--budget", "inf"], ["--budget", "nan"], ["--threads", "0"],
+    ["--rounds", "0"],
+])
+def test_cli_bench_bad_numbers_exit_2_in_one_line(args: list[str]) -> None:
+    res = runner.invoke(app, ["bench", "mobilenet_v3_small", *args])
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present here")
+def test_cli_bench_model_that_cannot_run_exits_2(tmp_path: Path) -> None:
+    # the model runs on meta (convcost's analysis) but not for real on this CPU-only torch
+    path = tmp_path / "bad.py"
+    path.write_text(CANNOT_RUN)
+    res = runner.invoke(app, ["bench", f"{path}:Bad", "--input", "3x16x16", "--budget",
+                              "0.01"])
+    assert res.exit_code == 2, res.output
+    assert "cannot run on cpu with input 1×3×16×16" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -24,6 +24,15 @@ take the path they take under ``torch.compile``. A value that is truly needed st
 the error is the first run's, pointing to ``device='cpu'``. :attr:`Recording.fake` says which
 run answered. The first run's side effects on the inputs (a KV cache it appended to before it
 failed) are not undone.
+
+**A training step and memory** (``record(..., backward=True, memory=True)``), by
+:class:`_Tracking`, a subclass the plain capture never pays for: the forward pass in training
+mode with gradients on, each parameter a stand-in that requires grad as the parameter does,
+then ``loss.backward()``; each backward op takes the module scope of the forward op it
+differentiates (autograd's sequence numbers link the two). With ``memory``, every storage's
+allocation and release is noted (:class:`_Storages`, :class:`~convcost.engine.memory
+.Lifetimes`), with the tensors autograd saves for backward (a ``saved_tensors_hooks`` pack
+hook that returns the tensor itself) and each parameter's gradient.
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ import dataclasses
 import gc
 import math
 import re
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -43,8 +53,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from convcost.capture.functions import Functions
 from convcost.engine import REGISTRY, Counted, Registration, Registry
-from convcost.errors import CaptureError, ConvcostError
-from convcost.graph import Node, TensorInfo
+from convcost.engine.memory import Category, Event, Lifetimes, Param
+from convcost.errors import CaptureError, ConvcostError, InvalidArgumentError
+from convcost.graph import BACKWARD, FORWARD, Node, TensorInfo
 
 
 class ModuleCall(NamedTuple):
@@ -70,6 +81,7 @@ class Recording:
     counted: dict[int, Counted] = field(default_factory=dict)  # answers computed during capture
     calls: list[ModuleCall] = field(default_factory=list)  # every module call, in call order
     fake: bool = False  # captured on FakeTensors after plain meta met a data-dependent value
+    lifetimes: Lifetimes | None = None  # every storage's allocation and release (memory=True)
 
 
 @dataclass
@@ -112,6 +124,7 @@ class _Recorder(TorchDispatchMode):
         self.keep: list[torch.Tensor] = []  # views of parameters, kept alive so ids stay unique
         self.counted: dict[int, Counted] = {}  # node index -> counter answer already computed
         self.calls: list[ModuleCall | None] = []  # filled in by the scope hooks
+        self.phase = FORWARD
 
     def node_count(self) -> int:
         return len(self.nodes)
@@ -174,6 +187,8 @@ class _Recorder(TorchDispatchMode):
         tensors = _tensors((args, kwargs))
         if kind is None or not tensors:
             return None
+        if kind == "norm" and op == "aten.native_batch_norm" and len(args) > 5 and args[5]:
+            return None  # training: the batch statistics it saves for backward have a shape
         dtype = tensors[0].dtype
         if not dtype.is_floating_point or any(
             t.device.type != "meta" or t.dtype != dtype for t in tensors
@@ -217,7 +232,7 @@ class _Recorder(TorchDispatchMode):
             for o in outs:  # a view of a parameter is that parameter (nn.Linear's weight.t())
                 self.param_ids[id(o)] = self.param_ids[id(first)]
                 self.keep.append(o)
-        frame = self.stack[-1] if self.stack else _ROOT
+        frame = self.stack[-1] if self.stack else self._outside()
         self.nodes.append(Node(
             index=len(self.nodes),
             op=op,
@@ -227,8 +242,13 @@ class _Recorder(TorchDispatchMode):
             args=node_args,
             kwargs=node_kwargs,
             outputs=tuple(self._info(o) for o in outs),
+            phase=self.phase,
         ))
         return out
+
+    def _outside(self) -> _Frame:
+        """The frame of an op run outside every module call (the loss, the backward pass)."""
+        return _ROOT
 
 
 # ops whose output convcost makes itself on the meta device (see _Recorder._synthesize)
@@ -248,6 +268,122 @@ _SYNTHESIZED: dict[str, str] = {
 
 
 _ROOT = _Frame("", "", 1)
+
+
+class _Storages:
+    """Every storage one run touches: when it was made and when its last reference went.
+
+    A storage is known by the address of its ``StorageImpl`` while it lives. Its release is
+    a weak reference's callback: the storage's Python object lives exactly as long as the
+    storage (PyTorch keeps it alive while C++ holds the storage), and CPython runs the
+    callback the moment the last reference goes, so releases are noted in the order the run
+    makes them, between the ops they follow (``Event.at``: the last op recorded then)."""
+
+    def __init__(self, ops: Callable[[], int]) -> None:
+        self.ops = ops  # how many ops are recorded so far
+        self.keys: dict[int, int] = {}  # a live storage's address -> its key
+        self.sizes: dict[int, int] = {}  # key -> bytes
+        self.refs: dict[int, weakref.ref[Any]] = {}  # key -> weak reference, while it lives
+        self.resident: dict[int, int] = {}  # storages alive before the run: key -> bytes
+        self.events: list[Event] = []
+
+    def note(self, t: torch.Tensor, made: bool) -> int | None:
+        """The key of ``t``'s storage. One not seen before was made by the op just recorded
+        (``made``) or existed before the run (an input, a weight: resident). None for a
+        tensor without a storage of its own (sparse, nested, a subclass wrapper)."""
+        try:
+            s = t.untyped_storage()
+            addr, n = s._cdata, s.nbytes()
+        except (RuntimeError, NotImplementedError, TypeError, AttributeError):
+            return None
+        key = self.keys.get(addr)
+        if key is None:
+            key = len(self.sizes)
+            self.keys[addr] = key
+            self.sizes[key] = n
+            self.refs[key] = weakref.ref(s, self._released(key, addr))
+            if made:
+                self.events.append(Event(self.ops() - 1, key, n))
+            else:
+                self.resident[key] = n
+        elif n != self.sizes[key]:  # resized in place (resize_, set_)
+            self.sizes[key] = n
+            self.events.append(Event(self.ops() - 1, key, n))
+        return key
+
+    def _released(self, key: int, addr: int) -> Callable[[Any], None]:
+        def gone(_ref: Any) -> None:
+            if self.keys.get(addr) == key:
+                del self.keys[addr]
+            self.refs.pop(key, None)
+            self.events.append(Event(self.ops() - 1, key, -self.sizes[key]))
+        return gone
+
+    def stop(self) -> None:
+        """No more events: what is still alive stays alive (the weak references dropped)."""
+        self.refs.clear()
+
+
+def _sequence_nr() -> int:
+    """The sequence number the next autograd node will get (torch >= 2.2); -1 without it."""
+    peek = getattr(torch._C._autograd, "_get_sequence_nr", None)
+    return int(peek()) if peek is not None else -1
+
+
+class _Tracking(_Recorder):
+    """The recorder of a training step (``backward``: every backward op takes the module
+    scope of the forward op it differentiates, found by autograd's sequence numbers) and of
+    memory (``memory``: every storage's allocation and release, :class:`_Storages`). Only
+    these runs pay for it; a plain capture runs :class:`_Recorder` alone."""
+
+    def __init__(self, param_ids: dict[int, tuple[str, int]], registry: Registry, *,
+                 backward: bool, memory: bool) -> None:
+        super().__init__(param_ids, registry)
+        self.backward = backward
+        self.storages = _Storages(self.node_count) if memory else None
+        self.scopes: dict[int, _Frame] = {}  # forward op's autograd sequence nr -> its scope
+        self.mapped = -1  # sequence numbers below this one have their scope (-1: none yet)
+        self.previous = _ROOT  # the scope of the forward op dispatched last
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (),
+                           kwargs: Any = None) -> Any:
+        if self.backward and self.phase == FORWARD:
+            self._scope_nodes()
+        st = self.storages
+        if st is not None:
+            for t in _tensors((args, kwargs)):
+                st.note(t, made=False)
+        out = super().__torch_dispatch__(func, types, args, kwargs)
+        if st is not None:
+            for t in _tensors(out):
+                st.note(t, made=True)
+        return out
+
+    def _scope_nodes(self) -> None:
+        """Give the autograd nodes made since the last op their forward op's scope: the one
+        autograd made for this op before dispatching it (sequence number: the next one less
+        one), and those made after the previous op returned (an in-place op's node is made
+        once it ran) the previous op's."""
+        seq = _sequence_nr() - 1
+        if seq < 0:
+            return
+        if self.mapped < 0:  # the first op: earlier numbers belong to earlier runs
+            self.mapped = seq
+        for n in range(self.mapped, seq):
+            self.scopes.setdefault(n, self.previous)
+        f = self.stack[-1] if self.stack else _ROOT
+        if f is not _ROOT:  # a copy without the call's inputs, which it would keep alive
+            f = _Frame(f.name, f.cls, f.call)
+        self.scopes.setdefault(seq, f)
+        self.mapped = max(self.mapped, seq + 1)
+        self.previous = f
+
+    def _outside(self) -> _Frame:
+        if self.phase == BACKWARD:
+            node = torch._C._current_autograd_node()
+            if node is not None:
+                return self.scopes.get(node._sequence_nr(), _ROOT)
+        return _ROOT
 
 
 def _tensors(value: Any, out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
@@ -424,13 +560,23 @@ def _needs_swap(tensors: list[torch.Tensor], device: str, dtype: torch.dtype) ->
 
 def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
            device: str = "meta", dtype: torch.dtype = torch.float32,
-           registry: Registry = REGISTRY) -> Recording:
+           registry: Registry = REGISTRY, backward: bool = False,
+           loss: Callable[[Any], torch.Tensor] | None = None,
+           memory: bool = False) -> Recording:
     """Run ``model(*args, **kwargs)`` under the recorder and return what ran.
 
     ``args``/``kwargs`` must already be on ``device``. ``registry`` is the one the evaluation
     will use (``Recording.counted`` holds its answers). The model is left exactly as it was.
     On meta, a forward pass that needs a tensor's value runs once more on fake tensors (module
     docstring).
+
+    ``backward``: a training step's forward and backward pass instead of inference: every
+    module in training mode, gradients on, each parameter swapped for a stand-in that
+    requires grad as the parameter does (the model's own ``.grad`` and ``requires_grad`` are
+    never touched); then ``loss(output)`` (default: the sum of every floating output that
+    requires grad) and its ``backward()``, whose ops are recorded with phase ``backward`` and
+    the module scope of the forward op they differentiate. ``memory``: also note every
+    storage's allocation and release (:attr:`Recording.lifetimes`).
     """
     all_params = list(model.named_parameters(remove_duplicate=False))
     buffers = list(model.named_buffers(remove_duplicate=False))
@@ -442,39 +588,48 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
             unique[name] = p
     params = {name: p.numel() for name, p in unique.items()}
 
-    def stand_ins() -> tuple[dict[str, torch.Tensor], dict[int, tuple[str, int]]]:
+    def stand_ins() -> tuple[dict[str, torch.Tensor], dict[int, tuple[str, int]],
+                             dict[int, torch.Tensor]]:
         """A stand-in for every parameter and buffer slot (made under the active modes:
-        fake ones in the fake run), and each parameter stand-in's (name, numel) by id."""
+        fake ones in the fake run), each parameter stand-in's (name, numel) by id, and each
+        original's stand-in by the original's id."""
         swap: dict[str, torch.Tensor] = {}
         made: dict[int, torch.Tensor] = {}
         ids: dict[int, tuple[str, int]] = {}
         for name, t in _slots(model):
             if id(t) not in made:
-                made[id(t)] = _stand_in(t, device, dtype)
+                made[id(t)] = (_training_stand_in(t, device, dtype, id(t) in name_of)
+                               if backward else _stand_in(t, device, dtype))
                 if id(t) in name_of:
                     ids[id(made[id(t)])] = (name_of[id(t)], t.numel())
             swap[name] = made[id(t)]
-        return swap, ids
+        return swap, ids, made
 
     def run(fake: bool) -> Recording:
-        rec = _Recorder({}, registry)
+        rec = (_Tracking({}, registry, backward=backward, memory=memory)
+               if backward or memory else _Recorder({}, registry))
+        st = rec.storages if isinstance(rec, _Tracking) else None
         modules: dict[str, str] = {}
+        saved: set[int] = set()
         with ExitStack() as stack:
-            stack.enter_context(_eval_mode(model))
+            stack.enter_context(_train_mode(model) if backward else _eval_mode(model))
             stack.enter_context(_attributes_kept(model))
             stack.enter_context(_scope_hooks(model, rec, modules))
-            stack.enter_context(torch.no_grad())
+            stack.enter_context(torch.enable_grad() if backward else torch.no_grad())
             if device != "meta":  # a forward that draws random numbers leaves the caller's
                 stack.enter_context(torch.random.fork_rng(devices=[]))  # RNG where it was
             try:
                 a, kw = args, kwargs
                 swap: dict[str, torch.Tensor] | None = None
+                made: dict[int, torch.Tensor] = {}
+                roles: dict[int, Category] = {}
                 if fake:  # every tensor a fake one, weights too (converting each as an op
                     # first meets it costs ~1 ms: a quarter second for LLaMA-7B)
                     a, kw = _faked(stack, (args, kwargs))
-                    swap, rec.param_ids = stand_ins()
-                elif _needs_swap([t for _, t in all_params + buffers], device, dtype):
-                    swap, rec.param_ids = stand_ins()
+                    swap, rec.param_ids, made = stand_ins()
+                elif backward or _needs_swap([t for _, t in all_params + buffers], device,
+                                             dtype):
+                    swap, rec.param_ids, made = stand_ins()
                 else:  # the model's own weights; its buffers as copies, so that a forward
                     # that updates them (a step counter, running statistics) changes nothing
                     rec.param_ids = {id(p): (name, p.numel()) for name, p in unique.items()}
@@ -484,6 +639,12 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                         for name, t in _slots(model):
                             if id(t) not in name_of:
                                 swap[name] = copies.setdefault(id(t), t.clone())
+                weights = [made.get(id(p), p) for p in unique.values()]
+                if st is not None:
+                    roles = _resident(st, model, weights, swap, (a, kw))
+                    if backward:
+                        stack.enter_context(torch.autograd.graph.saved_tensors_hooks(
+                            _saver(st, saved), _identity))
                 with rec, Functions(rec, fuse_attention=device == "meta"):
                     if swap is None:
                         out = model(*a, **kw)
@@ -491,10 +652,21 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
                         # tie_weights=False: swap holds every (module, attribute) slot once
                         out = torch.func.functional_call(model, swap, a, kw, strict=False,
                                                          tie_weights=False)
+                    if backward:
+                        total = _loss_of(out, loss, type(model).__name__)
+                        rec.phase = BACKWARD
+                        total.backward()
+                lifetimes = None
+                if st is not None:
+                    lifetimes = _lifetimes(st, roles, saved, list(unique), weights,
+                                           rec.nodes, backward)
+            except ConvcostError:
+                raise
             except Exception as exc:
                 raise _explain(exc, rec, model, device) from exc
         calls = [c for c in rec.calls if c is not None]
-        return Recording(rec.nodes, params, modules, _shapes(out), rec.counted, calls, fake)
+        return Recording(rec.nodes, params, modules, _shapes(out), rec.counted, calls, fake,
+                         lifetimes)
 
     try:
         return run(fake=False)
@@ -508,6 +680,126 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
         # still data-dependent, or fake tensors fail in their own way: the first run's error
         # names the layer and says what to do (analyse on the CPU)
         raise first from first.__cause__
+
+
+@contextmanager
+def _train_mode(model: nn.Module) -> Iterator[None]:
+    """Every module in training mode (as ``model.train()`` would set them) for a training
+    step's capture, and back as it was after; the flags are set directly (:func:`_eval_mode`)."""
+    saved = [(m, m.training) for m in model.modules()]
+    try:
+        for m, _ in saved:
+            m.training = True
+        yield
+    finally:
+        for m, flag in saved:
+            m.training = flag
+
+
+def _training_stand_in(t: torch.Tensor, device: str, dtype: torch.dtype,
+                       param: bool) -> torch.Tensor:
+    """A parameter's stand-in for a training step: a leaf that requires grad as the parameter
+    does, so the backward pass fills its ``.grad``, never the parameter's; on the parameter's
+    own device and dtype it shares the parameter's storage (no copy). A buffer's: a copy, so
+    the running statistics a training forward updates stay as they were."""
+    want = dtype if t.is_floating_point() else t.dtype
+    if device == "meta" or t.device.type != torch.device(device).type or t.dtype != want:
+        s = _stand_in(t, device, dtype)
+    else:
+        s = t.detach() if param else t.clone()
+    if param and t.requires_grad and (s.is_floating_point() or s.is_complex()):
+        s.requires_grad_(True)
+    return s
+
+
+def _loss_of(out: Any, loss: Callable[[Any], torch.Tensor] | None, model: str) -> torch.Tensor:
+    """The scalar a training step differentiates: ``loss(out)``, or the sum of every floating
+    output that requires grad."""
+    if loss is not None:
+        try:
+            value = loss(out)
+        except ConvcostError:
+            raise
+        except Exception as exc:
+            msg = " ".join(str(exc).split()) or type(exc).__name__
+            raise CaptureError(f"the loss function failed on {model}'s output: {msg}") from exc
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            what = (f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
+                    else type(value).__name__)
+            raise InvalidArgumentError(f"the loss function must return a scalar tensor, got "
+                                       f"{what}")
+        if not value.requires_grad:
+            raise InvalidArgumentError(
+                f"the loss {model}'s output gives does not depend on any parameter that "
+                "requires grad: nothing to differentiate")
+        return value
+    parts = [t for t in _tensors(out)
+             if (t.is_floating_point() or t.is_complex()) and t.requires_grad]
+    if not parts:
+        raise InvalidArgumentError(
+            f"{model} has no differentiable output (no floating output depends on a parameter "
+            "that requires grad): give a loss that returns one (loss=...), or analyse "
+            "inference only")
+    total = parts[0].sum()
+    for t in parts[1:]:
+        total = total + t.sum()
+    return total.real if total.is_complex() else total
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _saver(st: _Storages, saved: set[int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A pack hook that notes the storage of every tensor autograd saves for backward and
+    saves the tensor itself (as it would without a hook)."""
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        key = st.note(t, made=False)
+        if key is not None:
+            saved.add(key)
+        return t
+    return pack
+
+
+def _resident(st: _Storages, model: nn.Module, weights: list[torch.Tensor],
+              swap: dict[str, torch.Tensor] | None, inputs: Any) -> dict[int, Category]:
+    """Note every storage alive before the run, with its role: the weights (``weights``: the
+    ones the run uses, stand-ins or the model's own), the buffers and tensor attributes of the
+    modules (their role: parameters, the model's state), and the inputs."""
+    roles: dict[int, Category] = {}
+    state = [*weights, *(swap.values() if swap else (t for _, t in _slots(model)))]
+    state += [v for m in model.modules() for v in vars(m).values()
+              if isinstance(v, torch.Tensor)]
+    for t in state:
+        key = st.note(t, made=False)
+        if key is not None:
+            roles[key] = Category.PARAMETERS
+    for t in _tensors(inputs):
+        key = st.note(t, made=False)
+        if key is not None and key not in roles:
+            roles[key] = Category.INPUTS
+    return roles
+
+
+def _lifetimes(st: _Storages, roles: dict[int, Category], saved: set[int], names: list[str],
+               weights: list[torch.Tensor], nodes: list[Node], backward: bool) -> Lifetimes:
+    """What :class:`_Storages` noted, with every storage's role: parameters and inputs as
+    noted before the run; each weight's ``.grad`` a gradient; what autograd saved for backward
+    (and is neither) saved; the weights in order, with their gradients, for the optimizer."""
+    out = {key: Category.SAVED_FOR_BACKWARD for key in saved}
+    params: list[Param] = []
+    for name, w in zip(names, weights, strict=True):
+        grad = w.grad if backward else None
+        gkey = st.keys.get(grad.untyped_storage()._cdata) if grad is not None else None
+        if gkey is not None:
+            out[gkey] = Category.GRADIENTS
+        key = st.note(w, made=False)
+        params.append(Param(name, -1 if key is None else key, w.numel() * w.element_size(),
+                            gkey))
+    out.update(roles)
+    events = tuple(st.events)
+    st.stop()
+    return Lifetimes(dict(st.resident), events, out, tuple(params), tuple(nodes), backward)
 
 
 def _slots(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
@@ -559,10 +851,17 @@ def _explain(exc: Exception, rec: _Recorder, model: nn.Module, device: str) -> C
     """One line that says where the forward pass failed and what to do."""
     msg = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, TypeError) and not rec.nodes and "forward()" in msg:
+        what = "got more inputs than it takes" if "were given" in msg else \
+            "needs arguments that were not given"
         return CaptureError(
-            f"{type(model).__name__}.forward() needs arguments that were not given ({msg}); "
-            "pass every input (analyze(..., inputs=(...), kwargs={...}))"
+            f"{type(model).__name__}.forward() {what} ({msg}); give one input per positional "
+            "argument (CLI: one --input each; Python: analyze(..., inputs=(...), kwargs={...}))"
         )
+    if rec.phase == BACKWARD:
+        last = rec.nodes[-1].op if rec.nodes else "its first op"
+        return CaptureError(f"the backward pass of {type(model).__name__} failed after {last}: "
+                            f"{msg}" + ("; analyse with device='cpu' (CLI: --device cpu)"
+                                        if device == "meta" and _needs_values(exc) else ""))
     frame = rec.stack[-1] if rec.stack else None
     where = f"layer '{frame.name or '(root)'}' {frame.desc}" if frame else "the model"
     shapes = ", ".join("×".join(map(str, s)) for s in frame.in_shapes) if frame else ""

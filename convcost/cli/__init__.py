@@ -15,7 +15,7 @@ import importlib
 from convcost.cli._app import Format, app, emit, main, write_text
 
 # one module per command family; each registers its commands on ``app`` when imported
-COMMAND_MODULES = ("models", "summary", "check", "guidelines", "visual", "latency")
+COMMAND_MODULES = ("models", "summary", "check", "guidelines", "visual", "latency", "memory")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"convcost.cli.{_name}")
 

@@ -17,6 +17,7 @@ from convcost.cli._app import (
     app,
     emit,
     parse_inputs,
+    positive_seconds,
 )
 
 DeviceChoice = Annotated[str, typer.Option("--device", help="cpu (default) or cuda.")]
@@ -45,9 +46,12 @@ def bench(
     device: DeviceChoice = "cpu",
     threads: ThreadsOpt = None,
     budget: Annotated[float, typer.Option(help="Seconds of timed runs per model and batch "
-                                          "(at least 5 runs).")] = 2.0,
+                                          "(at least 5 runs).",
+                                          callback=positive_seconds)] = 2.0,
     runs: Annotated[int, typer.Option(min=5, help="At most this many timed runs.")] = 200,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed runs first.")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="Interleaved rounds over all the models "
+                                        "(the budget and runs are split over them).")] = 3,
     layers: Annotated[bool, typer.Option("--layers", help="Also time every module with "
                                          "torch.profiler, beside its cost.")] = False,
     predict: Annotated[bool, typer.Option("--predict", help="Show the calibrated roofline's "
@@ -55,7 +59,8 @@ def bench(
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Measured latency: median, IQR and throughput of each model's forward pass."""
+    """Measured latency: median, IQR and throughput of each model's forward pass, the models
+    timed in interleaved rounds; a difference within the noise is called not significant."""
     from convcost.studies.bench import bench as bench_models
 
     bar = _progress(sys.stderr.isatty())
@@ -76,7 +81,8 @@ def bench(
     try:
         records = bench_models(models, parse_inputs(input), batches=batch or [1], device=device,
                                threads=threads, budget_s=budget, runs=runs, warmup=warmup,
-                               layers=layers, predict=predict, progress=progress)
+                               rounds=rounds, layers=layers, predict=predict,
+                               progress=progress)
     finally:
         if bar is not None:
             bar.stop()
@@ -111,6 +117,11 @@ def calibrate(
     for name, value, unit in rows:
         t.add([name, f"{value:,.3f}", unit], [name, value, unit])
     t.raw_columns = ["constant", "value", "unit"]
+    if cal.noise:
+        worst = max(cal.noise, key=lambda k: cal.noise[k] if cal.noise else 0.0)
+        t.notes.append(f"{len(cal.noise)} micro-benchmarks, median of their rounds; widest "
+                       f"spread between rounds: {cal.noise[worst]:.0%} ({worst}); sanity "
+                       f"checks passed at measurement {cal.attempts}")
     t.notes.append(f"cached in {cal_mod.cache_path(cal.device, cal.threads)}")
     emit(t, {**cal.to_dict(), "cache": str(cal_mod.cache_path(cal.device, cal.threads))},
          fmt, out)

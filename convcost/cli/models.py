@@ -25,6 +25,7 @@ from convcost.cli._app import (
     model_and_sizes,
     parse_inputs,
     positive_seconds,
+    progress,
     save_atomic,
 )
 
@@ -113,9 +114,14 @@ def compare(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also save a grouped bar chart of the compared figures (.png/.svg).")]
     = None,
+    train: Annotated[bool, typer.Option(
+        "--train", help="Also each model's training step: its peak memory and forward + "
+        "backward FLOPs (convcost memory --train).")] = False,
+    optimizer: Annotated[str, typer.Option(
+        "--optimizer", help="With --train: sgd, momentum, adam or adamw.")] = "adam",
 ) -> None:
     """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1,
-    and with --bench the measured latency."""
+    with --bench the measured latency and with --train a training step's peak memory."""
     from convcost.errors import InvalidArgumentError
     from convcost.report.compare import compare_table, sort_items
 
@@ -125,13 +131,32 @@ def compare(
         raise InvalidArgumentError("--sort latency_ms needs --bench")
     if plot is not None:
         check_image_path(plot)  # before any work
+    if train:
+        from convcost.engine.memory import check_optimizer
+
+        check_optimizer(optimizer)
     from convcost.studies.compare import compare as compare_models
 
     timing = {"threads": threads, "budget_s": budget} if bench else None
-    items = compare_models(models, parse_inputs(input), batch=batch, dtype=dtype,
-                           device=device, bench=timing)
-    table = compare_table(items, sort)
+    sizes = parse_inputs(input)
+    with progress(fmt) as step:
+        items = compare_models(models, sizes, batch=batch, dtype=dtype, device=device,
+                               bench=timing, progress=step)
+    training = None
+    if train:
+        from convcost.studies.memory import memory as memory_of
+
+        specs = [spec for spec in models for _ in range(len(sizes) if sizes else 1)]
+        training = [memory_of(spec, [c.analysis.input[1:]], batch=batch, dtype=dtype,
+                              device=device, train=True, optimizer=optimizer)
+                    for spec, c in zip(specs, items, strict=True)]
+    table = compare_table(items, sort, training)
     payload = {"models": [c.record() for c in items]}
+    if training is not None:
+        for rec, m in zip(payload["models"], training, strict=True):
+            rec["training"] = {**(m.training.record() if m.training else {}),
+                               "optimizer": m.optimizer, "forward_flops": m.forward_flops,
+                               "backward_flops": m.backward_flops}
     emit(table, payload, fmt, out)
     if plot is not None:
         from convcost.report.plots import compare_bars

@@ -13,6 +13,7 @@ from convcost.cli._app import (
     BatchOpt,
     DeviceOpt,
     DtypeOpt,
+    InputOpt,
     ModelsArg,
     SizesOpt,
     app,
@@ -21,6 +22,7 @@ from convcost.cli._app import (
     progress,
     save_atomic,
 )
+from convcost.cli.memory import AllocatorOpt, OptimizerOpt, TrainOpt
 from convcost.errors import InvalidArgumentError
 
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from convcost import formulas as f
+from convcost.engine.counters_backward import register_backward
 from convcost.engine.registry import Counted, Counter, Family, RegistryBuilder
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.formulas import OpCost
@@ -782,6 +783,7 @@ _TABLE.register_free(
     "aten.alpha_dropout", "aten.set_",
 )
 
+register_backward(register)  # the backward pass's ops (and dropout's): their own module
 REGISTRY = _TABLE.build()
 """The default registry: every counter above, built once (extend it per call with
 :meth:`~convcost.engine.registry.Registry.extended`)."""

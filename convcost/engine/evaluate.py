@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from convcost.engine.counters import REGISTRY
 from convcost.engine.registry import UNUSED_PARAMS, Counted, Registry
 from convcost.formulas import Cost
-from convcost.graph import Node, Shape, TensorInfo
+from convcost.graph import FORWARD, Node, Shape, TensorInfo
 
 FORWARDING = frozenset({"repeat"})
 """Labels of ops whose parameter operands are passed on to the op that reads their output."""
@@ -42,6 +42,7 @@ class Row:
     cost: Cost
     kernel: tuple[int, ...] | None = None  # convs only
     groups: int | None = None  # convs only
+    phase: str = FORWARD  # or BACKWARD: an op of loss.backward() (analyze(..., backward=True))
 
     def as_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -58,6 +59,8 @@ class Row:
             d["groups"] = self.groups
         if self.call > 1:
             d["call"] = self.call
+        if self.phase != FORWARD:
+            d["phase"] = self.phase
         return d
 
 
@@ -136,6 +139,7 @@ def evaluate(
                 cost=Cost(owned, c.madds, c.flops, c.mem_read_bytes, c.mem_write_bytes),
                 kernel=answer.kernel,
                 groups=answer.groups,
+                phase=node.phase,
             )
         )
     for pending in passed.values():  # no op read the copies: the copying op owns them
@@ -190,6 +194,14 @@ def by_op(rows: Sequence[Row]) -> dict[str, Cost]:
     return out
 
 
+def by_phase(rows: Sequence[Row]) -> dict[str, Cost]:
+    """Cost per phase (``forward``, and ``backward`` for a training step), forward first."""
+    out: dict[str, Cost] = {FORWARD: Cost()}
+    for r in rows:
+        out[r.phase] = out.get(r.phase, Cost()) + r.cost
+    return out
+
+
 def by_conv_kind(rows: Sequence[Row]) -> dict[str, Cost]:
     """Cost per conv kind (standard, grouped, depthwise, pointwise, transposed)."""
     out: dict[str, Cost] = {}
@@ -240,4 +252,4 @@ def by_module(rows: Sequence[Row], depth: int | None = 1,
 
 
 __all__ = ["FORWARDING", "Evaluation", "ModuleCost", "Row", "by_conv_kind", "by_module", "by_op",
-           "evaluate"]
+           "by_phase", "evaluate"]

@@ -1,48 +1,51 @@
-"""Calibrate the roofline on this machine with a short micro-benchmark, cached per machine.
+"""Calibrate the latency model on this machine with micro-benchmarks, checked and cached.
 
-One-layer networks (batch 1, float32, random weights), each timed with
-:func:`~convcost.latency.measure.measure_model`; each network's time is the median, over a
-few interleaved rounds that each build it afresh (new weights, new input, new allocations),
-of each round's median time. Each network calibrates one constant of one op class
-(:mod:`~convcost.latency.roofline`):
+**The networks** (:data:`MICRO_BENCHMARKS`, batch 1, float32, random weights). Each has a
+*role*:
 
-============== ======================================================= =========================
-role           networks (input C×H×W)                                   calibrates
-============== ======================================================= =========================
-dense          3×3 convs 64→64 @56², 128→128 @28²; stems 3→64 7×7/2    multiply-adds/s of k×k
-               and 3→32 3×3/2 @224²                                     convs
-pointwise      1×1 convs 32→64 @112², 64→128 @56², 58→58 @28²,          multiply-adds/s of 1×1
-               256→256 @28², 512→512 @14², 96→576 @14²                  convs, linear, matmul
-depthwise      3×3 depthwise 32 @112², 144/2 @56², 256 @56², 58 @28²,   multiply-adds/s of
-               512 @14²; 5×5 depthwise 672 @14²                         depthwise convs
-pool           MaxPool2d(3, 2, 1) @64×112²                              window ops (``flops``)/s
-bandwidth      ``x + y`` @128×56² (two tensors)                         bytes/s in cache
-transcendental SiLU @96×56²                                             output elements/s of
-                                                                        exp/erf/tanh activations
-stream         Linear(4096, 4096) on 1×4096                             bytes/s beyond the cache
-tiny_op        ReLU @8×4²                                               fixed cost of an op
-tiny_norm      BatchNorm2d(8) @8×4²                                     ... of a normalisation
-tiny_conv      1×1 conv 8→8 @4²                                         ... of a conv/linear
-tiny_depthwise 3×3 depthwise 8 @4²                                      ... of a depthwise conv
-============== ======================================================= =========================
+- an op class of :mod:`~convcost.latency.roofline` (``dense``, ``grouped``, ``pointwise``,
+  ``depthwise``, ``gemm``, ``max_pool``, ``avg_pool``, ``transcendental``, ``norm``,
+  ``reduce``, ``memory``): one layer of a shape ImageNet CNNs use, several shapes per class
+  (small and large maps, few and many channels). A class's rate is the least-squares solution
+  (on the relative error, :func:`~convcost.latency.fit.fit_terms`) of
+  ``t − module call − overhead − (bytes at the memory ops' rate) = work · s_per_work`` over
+  its shapes (or of ``… = bytes · s_per_byte`` for the byte-only classes); each network's
+  work and bytes are convcost's own count for it. One shape calibrates a rate no model meets
+  (the convolution libraries pick a different algorithm for every shape); a spread of shapes
+  gives the rates a model meets on average;
+- ``overhead:<class>``: the class's op on a 4×4 map, 50 times in one forward pass (called
+  functionally: no module call per op); its time per op is the class's fixed cost;
+- ``module``: 50 ``nn.Identity`` in an ``nn.Sequential``: the fixed cost of a module call;
+- ``free``: 50 ``view`` calls: the fixed cost of a view/metadata op;
+- ``stream``: ``Linear(4096, 4096)`` on one vector: 64 MiB of weights read once, beyond any
+  last-level cache, for the streaming bandwidth;
+- ``context``: a small model (four of MobileNet V2's inverted residual blocks at 28×28), whose
+  time beyond the sum of its ops' own estimates, per op, is what an op costs inside a model
+  beyond what it costs alone (each op reads the previous op's fresh output; the allocator
+  and the caches see a model's pattern, not one op over and over).
 
-A class's rate is its networks' total work over their total time net of the class's fixed
-cost, ``Σ work / Σ (t − overhead)``: the convolution libraries pick a different algorithm
-for every shape (on this machine's CPU a 1×1 conv runs anywhere from 5 to 70 G multiply-adds
-per second, and the same depthwise conv about 1 ms or about 4 ms depending on where its
-tensors landed in memory), so one shape would calibrate a rate no model meets; a handful of
-the shapes ImageNet CNNs use gives the rate a model meets on average. The fixed costs are
-real too: a depthwise conv on a 4×4 map takes about 0.1 ms here, a 1×1 conv 15 µs, a
-BatchNorm module 20 µs and a ReLU 4 µs. Each network's work is convcost's own count for it.
+**Statistics.** Every round builds each network afresh (new weights, input, allocations)
+and times it for ``budget_s`` (:func:`~convcost.latency.measure.measure_model`); a round's
+time is the median of its runs after the MAD outlier screen
+(:mod:`~convcost.latency.stats`), and a network's time is the lowest of its rounds' medians
+(``rounds``, 3 by default, interleaved over all networks), with the spread of the rounds
+(``max / min − 1``) recorded as its noise. The lowest, not the median, of the rounds: within
+a round the median and the MAD screen take care of stalls and jitter; what is left between
+rounds is another process busy for a while, which only ever adds time, so the least
+disturbed round is the one to keep (a slowed round moves the median of 3 rounds when it
+happens twice, the lowest only when it happens in every round).
 
-The ``bandwidth`` tensors are sized like a feature map of an ImageNet CNN (1.6 MB each): at
-batch 1 most activations come from cache (``x + x`` would read one tensor twice and come out
-about twice as fast). A transcendental activation runs at a few elements per nanosecond, far
-below the bandwidth roof, so it has a compute roof of its own. ``stream`` reads 64 MiB of
-weights once, beyond any last-level cache: the traffic of a large fully connected layer.
+**Sanity checks** (:func:`sanity_problems`), before the calibration is kept: no fixed cost
+above :data:`OVERHEAD_BOUND_S` (1 ms: the tiny networks take microseconds) nor above the
+whole time of the smallest network of its class; no network faster than the machine can be
+(:func:`machine_limits`: multiply-adds per second from the cores, clock and vector width,
+bytes per second from the cores and clock, both generous). A network behind a failed check is
+measured again (``retries`` times); a calibration still failing is refused with
+:class:`CalibrationError` naming the constant, its value and the bound.
 
 Results are cached as JSON in ``$XDG_CACHE_HOME/convcost`` (or ``~/.cache/convcost``), one
 file per machine key (CPU or GPU model, threads, torch version, device); never in the package.
+On CUDA the same networks run on the GPU, timed by CUDA events, and the cache is the L2.
 """
 
 from __future__ import annotations
@@ -52,44 +55,47 @@ import json
 import math
 import os
 import platform
-import statistics
+import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from convcost.errors import ConvcostError, InvalidArgumentError
+from convcost.latency.fit import fit_terms
 from convcost.latency.measure import check_device, measure_model, pinned_threads
-from convcost.latency.roofline import OVERHEADS, Calibration
+from convcost.latency.roofline import OP_CLASSES, SHARED_BYTES, WORK, Calibration, OpCost
+from convcost.latency.stats import median, split_outliers
 
-#: role -> (the Calibration field it sets, the work measure, the role of its fixed cost)
-ROLES: dict[str, tuple[str, str, str]] = {
-    "dense": ("peak_dense_madds_per_s", "madds", "tiny_conv"),
-    "pointwise": ("peak_pointwise_madds_per_s", "madds", "tiny_conv"),
-    "depthwise": ("peak_depthwise_madds_per_s", "madds", "tiny_depthwise"),
-    "pool": ("pool_flops_per_s", "flops", "tiny_op"),
-    "bandwidth": ("bandwidth_bytes_per_s", "mem_bytes", "tiny_op"),
-    "transcendental": ("transcendental_per_s", "out_elements", "tiny_op"),
-    "stream": ("stream_bytes_per_s", "mem_bytes", "tiny_conv"),
-    "tiny_op": ("op_overhead_s", "", ""),
-    "tiny_norm": ("norm_overhead_s", "", ""),
-    "tiny_conv": ("conv_overhead_s", "", ""),
-    "tiny_depthwise": ("depthwise_overhead_s", "", ""),
-}
+LOOP = 50
+"""Ops (or module calls, or view ops) per forward pass of the fixed-cost networks."""
+OVERHEAD_BOUND_S = 1e-3
+"""No fixed cost of one op or module call is longer (the tiny networks take microseconds)."""
+FIXED_POINT_STEPS = 8
+"""Rounds of (fixed costs net of the tiny networks' work, then rates net of the fixed costs):
+each round shrinks the error by the tiny networks' share of work (about 1 %)."""
+
+
+class CalibrationError(ConvcostError):
+    """A calibration that failed its sanity checks every time it was measured."""
 
 
 @dataclass(frozen=True)
 class MicroBenchmark:
-    """One calibration network: its role (see :data:`ROLES`), a module factory and its input
-    shape (batch first)."""
+    """One calibration network: its role (module doc), a module factory, its input shape
+    (batch first), and how many ops (or calls) one forward pass runs."""
 
     name: str
     role: str
     build: Callable[[], nn.Module]
     input_size: tuple[int, ...]
+    repeat: int = 1
+
+
+# --- the networks ---------------------------------------------------------------------------
 
 
 class _Add(nn.Module):
@@ -105,61 +111,265 @@ class _Add(nn.Module):
         return x + self.y
 
 
-def _conv(cin: int, cout: int, k: int, size: int, stride: int = 1,
-          depthwise: bool = False) -> MicroBenchmark:
-    kind = "depthwise" if depthwise else "pointwise" if k == 1 else "dense"
-    name = f"{kind} {cin}->{cout} {k}x{k}/{stride} @{size}"
+class _Scale(nn.Module):
+    """``x * s`` with ``s`` one value per channel (a squeeze-excitation gate)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.s: torch.Tensor
+        self.register_buffer("s", torch.rand(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.s
+
+
+class _Cat(nn.Module):
+    """``cat([x, y], 1)`` with ``y`` a buffer like the input (a DenseNet/ShuffleNet join)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.y: torch.Tensor
+        self.register_buffer("y", torch.randn(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, self.y], 1)
+
+
+class _Mean(nn.Module):
+    """Global average pooling as ``x.mean((2, 3))``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3))
+
+
+class _Loop(nn.Module):
+    """``inner``'s forward ``n`` times on the input: one module call, ``n`` ops."""
+
+    def __init__(self, inner: nn.Module, n: int = LOOP) -> None:
+        super().__init__()
+        self.inner = inner
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        step = self.inner.forward  # no module call per op
+        y = x
+        for _ in range(self.n):
+            y = step(x)
+        return y
+
+
+class _MemoryMix(nn.Module):
+    """``n`` plain memory ops in turn: ReLU, add, cat, multiply (their average fixed cost)."""
+
+    def __init__(self, n: int = LOOP) -> None:
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        for i in range(self.n):
+            k = i % 4
+            y = (torch.relu(x) if k == 0 else x + x if k == 1
+                 else torch.cat([x, x], 1) if k == 2 else x * x)
+        return y
+
+
+class _Views(nn.Module):
+    """``n`` view ops (metadata only)."""
+
+    def __init__(self, n: int = LOOP) -> None:
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        for _ in range(self.n):
+            y = x.view(-1)
+        return y
+
+
+class _InvertedResidual(nn.Module):
+    """MobileNet V2's block without a stride: 1×1 expansion, 3×3 depthwise, 1×1 projection,
+    each with a batch norm (ReLU6 after the first two), and the residual add."""
+
+    def __init__(self, channels: int, expand: int) -> None:
+        super().__init__()
+        mid = channels * expand
+        self.expand = nn.Conv2d(channels, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.act1 = nn.ReLU6()
+        self.dw = nn.Conv2d(mid, mid, 3, padding=1, groups=mid, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.act2 = nn.ReLU6()
+        self.project = nn.Conv2d(mid, channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act1(self.bn1(self.expand(x)))
+        y = self.act2(self.bn2(self.dw(y)))
+        return x + self.bn3(self.project(y))
+
+
+def _mini_model() -> nn.Module:
+    return nn.Sequential(*(_InvertedResidual(32, 4) for _ in range(4)))
+
+
+def _conv(cin: int, cout: int, k: int, size: int, stride: int = 1, groups: int = 1
+          ) -> MicroBenchmark:
+    kind = ("depthwise" if groups == cin == cout and groups > 1 else "grouped" if groups > 1
+            else "pointwise" if k == 1 else "dense")
+    name = f"{kind} {cin}->{cout} {k}x{k}/{stride}{f' g{groups}' if kind == 'grouped' else ''}" \
+           f" @{size}"
 
     def build() -> nn.Module:
-        return nn.Conv2d(cin, cout, k, stride, k // 2, groups=cin if depthwise else 1,
-                         bias=False)
+        return nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
 
     return MicroBenchmark(name, kind, build, (1, cin, size, size))
 
 
-_BANDWIDTH_SHAPE = (1, 128, 56, 56)
+def _dw(c: int, k: int, size: int, stride: int = 1) -> MicroBenchmark:
+    return _conv(c, c, k, size, stride, groups=c)
+
+
+def _layer(name: str, role: str, build: Callable[[], nn.Module],
+           shape: tuple[int, ...]) -> MicroBenchmark:
+    return MicroBenchmark(name, role, build, shape)
+
+
+def _tiny(role: str, build: Callable[[], nn.Module], shape: tuple[int, ...] = (1, 8, 4, 4)
+          ) -> MicroBenchmark:
+    return MicroBenchmark(f"{role} x{LOOP}", role, lambda: _Loop(build()), shape, LOOP)
+
 
 MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
-    _conv(64, 64, 3, 56), _conv(128, 128, 3, 28), _conv(3, 64, 7, 224, 2), _conv(3, 32, 3, 224, 2),
-    _conv(32, 64, 1, 112), _conv(64, 128, 1, 56), _conv(58, 58, 1, 28), _conv(256, 256, 1, 28),
-    _conv(512, 512, 1, 14), _conv(96, 576, 1, 14),
-    _conv(32, 32, 3, 112, depthwise=True), _conv(144, 144, 3, 56, 2, depthwise=True),
-    _conv(256, 256, 3, 56, depthwise=True), _conv(58, 58, 3, 28, depthwise=True),
-    _conv(512, 512, 3, 14, depthwise=True), _conv(672, 672, 5, 14, depthwise=True),
-    MicroBenchmark("max-pool 3x3/2 @112", "pool", lambda: nn.MaxPool2d(3, 2, padding=1),
-                   (1, 64, 112, 112)),
-    MicroBenchmark("x + y @56", "bandwidth", lambda: _Add(_BANDWIDTH_SHAPE), _BANDWIDTH_SHAPE),
-    MicroBenchmark("silu @56", "transcendental", nn.SiLU, (1, 96, 56, 56)),
-    MicroBenchmark("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False),
-                   (1, 4096)),
-    MicroBenchmark("relu @4", "tiny_op", nn.ReLU, (1, 8, 4, 4)),
-    MicroBenchmark("batch_norm @4", "tiny_norm", lambda: nn.BatchNorm2d(8), (1, 8, 4, 4)),
-    MicroBenchmark("pointwise 8->8 @4", "tiny_conv", lambda: nn.Conv2d(8, 8, 1, bias=False),
-                   (1, 8, 4, 4)),
-    MicroBenchmark("depthwise 8 3x3 @4", "tiny_depthwise",
-                   lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), (1, 8, 4, 4)),
+    # dense k×k convs: stems, then 3×3 convs from large maps / few channels to small / many
+    _conv(3, 32, 3, 224, 2), _conv(3, 64, 7, 224, 2), _conv(16, 16, 3, 112),
+    _conv(64, 64, 3, 56), _conv(128, 128, 3, 28), _conv(256, 256, 3, 14), _conv(512, 512, 3, 7),
+    # grouped: ResNeXt's 3×3 in 32 groups, ShuffleNet V1's grouped 1×1
+    _conv(128, 128, 3, 56, groups=32), _conv(256, 256, 3, 28, groups=32),
+    _conv(512, 512, 3, 14, groups=32), _conv(240, 240, 1, 28, groups=3),
+    _conv(384, 384, 1, 14, groups=8),
+    # pointwise 1×1: expansions and projections of inverted residuals, ShuffleNet's and
+    # MobileNet V1's, at every map size
+    _conv(16, 96, 1, 112), _conv(32, 64, 1, 112), _conv(24, 144, 1, 56), _conv(144, 24, 1, 56),
+    _conv(64, 128, 1, 56), _conv(58, 58, 1, 28), _conv(40, 240, 1, 28), _conv(240, 40, 1, 28),
+    _conv(256, 256, 1, 28), _conv(116, 116, 1, 14), _conv(96, 576, 1, 14),
+    _conv(576, 96, 1, 14), _conv(512, 512, 1, 14), _conv(1024, 1024, 1, 7),
+    _conv(160, 960, 1, 7), _conv(320, 1280, 1, 7),
+    # depthwise
+    _dw(32, 3, 112), _dw(96, 3, 112, 2), _dw(144, 3, 56, 2), _dw(144, 3, 56), _dw(256, 3, 56),
+    _dw(58, 3, 28), _dw(240, 5, 28), _dw(512, 3, 14), _dw(672, 5, 14), _dw(960, 3, 7),
+    # products with a weight operand: classifiers at batch 1, a token matrix
+    _layer("linear 1280->1000", "gemm", lambda: nn.Linear(1280, 1000), (1, 1280)),
+    _layer("linear 2048->1000", "gemm", lambda: nn.Linear(2048, 1000), (1, 2048)),
+    _layer("linear 512->512 x196", "gemm", lambda: nn.Linear(512, 512), (1, 196, 512)),
+    # pooling with a window
+    _layer("max-pool 3x3/2 @112", "max_pool", lambda: nn.MaxPool2d(3, 2, 1), (1, 64, 112, 112)),
+    _layer("max-pool 3x3/1 @28", "max_pool", lambda: nn.MaxPool2d(3, 1, 1), (1, 192, 28, 28)),
+    _layer("max-pool 2x2/2 @56", "max_pool", lambda: nn.MaxPool2d(2), (1, 128, 56, 56)),
+    _layer("max-pool 3x3/2 @28", "max_pool", lambda: nn.MaxPool2d(3, 2, ceil_mode=True),
+           (1, 256, 27, 27)),
+    _layer("avg-pool 2x2/2 @56", "avg_pool", lambda: nn.AvgPool2d(2), (1, 128, 56, 56)),
+    _layer("avg-pool 3x3/1 @14", "avg_pool", lambda: nn.AvgPool2d(3, 1, 1), (1, 512, 14, 14)),
+    _layer("avg-pool 2x2/2 @28", "avg_pool", lambda: nn.AvgPool2d(2), (1, 256, 28, 28)),
+    # reductions: global average pooling as mean and as an adaptive pool, an SE squeeze
+    _layer("mean @7", "reduce", _Mean, (1, 1280, 7, 7)),
+    _layer("adaptive-avg-pool @7", "reduce", lambda: nn.AdaptiveAvgPool2d(1), (1, 2048, 7, 7)),
+    _layer("mean @14", "reduce", _Mean, (1, 480, 14, 14)),
+    _layer("mean @56", "reduce", _Mean, (1, 96, 56, 56)),
+    # activations with an exp
+    _layer("silu @56", "transcendental", nn.SiLU, (1, 96, 56, 56)),
+    _layer("silu @28", "transcendental", nn.SiLU, (1, 240, 28, 28)),
+    _layer("sigmoid @14", "transcendental", nn.Sigmoid, (1, 480, 14, 14)),
+    _layer("silu @7", "transcendental", nn.SiLU, (1, 1280, 7, 7)),
+    # normalisation
+    _layer("batch-norm @112", "norm", lambda: nn.BatchNorm2d(64), (1, 64, 112, 112)),
+    _layer("batch-norm @56", "norm", lambda: nn.BatchNorm2d(128), (1, 128, 56, 56)),
+    _layer("batch-norm @28", "norm", lambda: nn.BatchNorm2d(256), (1, 256, 28, 28)),
+    _layer("batch-norm @14", "norm", lambda: nn.BatchNorm2d(512), (1, 512, 14, 14)),
+    _layer("batch-norm @7", "norm", lambda: nn.BatchNorm2d(1024), (1, 1024, 7, 7)),
+    # plain memory ops
+    _layer("relu @112", "memory", nn.ReLU, (1, 64, 112, 112)),
+    _layer("x + y @56", "memory", lambda: _Add((1, 128, 56, 56)), (1, 128, 56, 56)),
+    _layer("relu6 @56", "memory", nn.ReLU6, (1, 144, 56, 56)),
+    _layer("cat @28", "memory", lambda: _Cat((1, 128, 28, 28)), (1, 128, 28, 28)),
+    _layer("x * gate @14", "memory", lambda: _Scale(480), (1, 480, 14, 14)),
+    _layer("hardswish @28", "memory", nn.Hardswish, (1, 240, 28, 28)),
+    _layer("x + y @14", "memory", lambda: _Add((1, 256, 14, 14)), (1, 256, 14, 14)),
+    # a small model: each op reads the previous op's fresh output, as in any model
+    MicroBenchmark("mini-model: 4 inverted residuals 32x4 @28", "context", _mini_model,
+                   (1, 32, 28, 28)),
+    # streaming: 64 MiB of weights read once
+    _layer("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False), (1, 4096)),
+    # fixed costs: LOOP ops of each class on a 4×4 map, one module call
+    _tiny("overhead:dense", lambda: nn.Conv2d(8, 8, 3, padding=1, bias=False)),
+    # 4 channels a group, as ResNeXt's first stage: the grouped kernels' own path
+    _tiny("overhead:grouped", lambda: nn.Conv2d(32, 32, 3, padding=1, groups=8, bias=False),
+          (1, 32, 4, 4)),
+    _tiny("overhead:pointwise", lambda: nn.Conv2d(8, 8, 1, bias=False)),
+    _tiny("overhead:depthwise", lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)),
+    _tiny("overhead:gemm", lambda: nn.Linear(8, 8), (1, 8)),
+    _tiny("overhead:max_pool", lambda: nn.MaxPool2d(3, 1, 1)),
+    _tiny("overhead:avg_pool", lambda: nn.AvgPool2d(3, 1, 1)),
+    _tiny("overhead:reduce", _Mean),
+    _tiny("overhead:transcendental", nn.SiLU),
+    _tiny("overhead:norm", lambda: nn.BatchNorm2d(8)),
+    MicroBenchmark(f"overhead:memory x{LOOP}", "overhead:memory", _MemoryMix, (1, 8, 4, 4),
+                   LOOP),
+    MicroBenchmark(f"module call x{LOOP + 1}", "module",
+                   lambda: nn.Sequential(*(nn.Identity() for _ in range(LOOP))), (1, 8, 4, 4),
+                   LOOP + 1),
+    MicroBenchmark(f"view x{LOOP}", "free", _Views, (1, 8, 4, 4), LOOP),
 )
+ROLES = (*OP_CLASSES, *(f"overhead:{k}" for k in OP_CLASSES), "module", "free", "stream",
+         "context")
 
 
-def work_of(bench: MicroBenchmark) -> int:
-    """The work convcost counts for one micro-benchmark (its role's measure: multiply-adds,
-    flops, bytes or output elements), from an analysis on the meta device; 0 for the
-    fixed-cost ones."""
+@dataclass(frozen=True)
+class Counts:
+    """What convcost counts for one micro-benchmark: its ops (all of its role's class, or
+    none), their work and bytes (summed), its view/metadata ops and module calls."""
+
+    ops: int
+    work: int
+    nbytes: int
+    free_ops: int
+    module_calls: int
+
+
+def counts_of(bench: MicroBenchmark) -> Counts:
+    """:class:`Counts` of one network, from an analysis on the meta device (the class's work
+    measure: multiply-adds, window ops or elements; bytes: ``mem_bytes``)."""
     from convcost.api import analyze
+    from convcost.latency.roofline import op_class, work
 
-    measure = ROLES[bench.role][1]
-    if not measure:
-        return 0
     with torch.device("meta"):
         module = bench.build()
-    row, = analyze(module, bench.input_size).rows
-    if measure == "out_elements":
-        return math.prod(row.out_shape)
-    return int(getattr(row.cost, measure))
+    a = analyze(module, bench.input_size)
+    want = bench.role.split(":", 1)[-1]
+    kinds = {op_class(r) for r in a.rows}
+    if a.rows and kinds != {want} and bench.role not in ("stream", "context"):
+        raise AssertionError(f"{bench.name} is costed as {sorted(kinds)}, not {want}")
+    return Counts(ops=len(a.rows), work=sum(work(r) for r in a.rows),
+                  nbytes=sum(r.cost.mem_bytes for r in a.rows),
+                  free_ops=sum(a.evaluation.free.values()), module_calls=len(a.module_calls))
 
 
-def cache_size_bytes() -> int:
-    """The largest CPU cache (normally the L3) from sysfs; 8 MiB when it cannot be read."""
+def all_counts() -> dict[str, Counts]:
+    """:func:`counts_of` every network, by name."""
+    return {b.name: counts_of(b) for b in MICRO_BENCHMARKS}
+
+
+# --- this machine -----------------------------------------------------------------------------
+
+
+def cache_size_bytes(device: str = "cpu") -> int:
+    """The last-level cache: the largest CPU cache from sysfs (8 MiB when it cannot be
+    read), or the CUDA device's L2."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        size = getattr(torch.cuda.get_device_properties(dev), "L2_cache_size", 0)
+        return int(size) or 40 * 1024**2
     sizes = []
     for path in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
         try:
@@ -179,19 +389,67 @@ def cache_dir() -> Path:
     return Path(base) / "convcost"
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
 def machine_name(device: str = "cpu") -> str:
     """The processor's model name (``/proc/cpuinfo``), or the CUDA device's name."""
     dev = torch.device(device)
     if dev.type == "cuda":
         return str(torch.cuda.get_device_name(dev))
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What no measurement on this machine can beat, generously: multiply-adds and bytes per
+    second, and the longest fixed cost of one op."""
+
+    madds_per_s: float
+    bytes_per_s: float
+    overhead_s: float
+    source: str
+
+
+BOOST = 1.6
+"""Headroom over the clock ``/proc/cpuinfo`` reports (turbo, or a VM's nominal figure)."""
+
+
+def cpu_limits(threads: int, cpuinfo: str | None = None, cpus: int | None = None) -> Limits:
+    """Limits of the CPU: ``cores · GHz · BOOST · lanes`` multiply-adds per second, with
+    ``lanes`` the fp32 fused multiply-adds one core can issue per cycle (two units of 16 with
+    AVX-512, of 8 with AVX2 and FMA, 8 otherwise), and ``cores · GHz · BOOST · 192`` bytes per
+    second (two 64-byte loads and one store per cycle); ``cores = min(threads, CPUs)``. The
+    clock is the highest ``cpu MHz`` in ``/proc/cpuinfo`` (5 GHz when absent)."""
+    text = _cpuinfo() if cpuinfo is None else cpuinfo
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
+    ghz = max(mhz) / 1000.0 if mhz else 5.0
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                      if ln.startswith("flags")), []))
+    lanes = 32 if "avx512f" in flags else 16 if {"avx2", "fma"} <= flags else 8
+    cores = max(1, min(threads, cpus or os.cpu_count() or 1))
+    cycles = cores * ghz * 1e9 * BOOST
+    return Limits(madds_per_s=cycles * lanes, bytes_per_s=cycles * 192,
+                  overhead_s=OVERHEAD_BOUND_S,
+                  source=f"{cores} cores × {ghz:.2f} GHz × {BOOST} boost × {lanes} FMA lanes")
+
+
+def machine_limits(device: str, threads: int) -> Limits:
+    """:func:`cpu_limits`, or on CUDA ``SMs · 2 GHz · 4096`` multiply-adds per second (above
+    any tensor-core rate) and 20 TB/s."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        sms = int(torch.cuda.get_device_properties(dev).multi_processor_count)
+        return Limits(madds_per_s=sms * 2e9 * 4096, bytes_per_s=20e12,
+                      overhead_s=OVERHEAD_BOUND_S, source=f"{sms} SMs × 2 GHz × 4096")
+    return cpu_limits(threads)
 
 
 def machine_key(device: str, threads: int) -> str:
@@ -204,53 +462,164 @@ def cache_path(device: str, threads: int) -> Path:
     return cache_dir() / f"calibration-{digest}.json"
 
 
-def run_micro_benchmarks(
-    device: str = "cpu", threads: int | None = None, budget_s: float = 0.15, rounds: int = 3
-) -> dict[str, float]:
-    """Seconds of each :data:`MICRO_BENCHMARKS` network (by name): the median, over
-    ``rounds`` interleaved rounds of ``budget_s`` each, of each round's median time. Every
-    round builds each network afresh (see the module docstring)."""
+# --- measuring ----------------------------------------------------------------------------------
+
+Sampler = Callable[[MicroBenchmark, int], Sequence[float]]
+"""``sampler(bench, round) -> run times in seconds``: one round of one network."""
+
+
+@dataclass(frozen=True)
+class NetworkTime:
+    """One network's time: the lowest of its rounds' robust medians, and those medians."""
+
+    seconds: float
+    rounds: tuple[float, ...]
+
+    @property
+    def spread(self) -> float:
+        """``max / min − 1`` over the rounds' medians (0 for one round)."""
+        return max(self.rounds) / min(self.rounds) - 1.0 if min(self.rounds) > 0 else 0.0
+
+
+def real_sampler(device: str = "cpu", threads: int | None = None, budget_s: float = 0.1
+                 ) -> Sampler:
+    """Times a network for real: built afresh (seeded with the round), timed for
+    ``budget_s`` seconds by :func:`~convcost.latency.measure.measure_model`."""
     dev = check_device(device)
-    times: dict[str, list[float]] = {b.name: [] for b in MICRO_BENCHMARKS}
+
+    def sample(bench: MicroBenchmark, r: int) -> Sequence[float]:
+        torch.manual_seed(r)
+        module = bench.build().to(dev)
+        m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
+                          warmup=3, min_runs=5, max_runs=2000, budget_s=budget_s)
+        return [t / 1000.0 for t in m.times_ms]
+
+    return sample
+
+
+def run_micro_benchmarks(
+    device: str = "cpu", threads: int | None = None, budget_s: float = 0.1, rounds: int = 3,
+    *, only: Iterable[str] | None = None, sampler: Sampler | None = None,
+) -> dict[str, NetworkTime]:
+    """Time each network of :data:`MICRO_BENCHMARKS` (by name; ``only`` those named) in
+    ``rounds`` interleaved rounds: per round the median of the runs after the MAD screen,
+    per network the lowest of those (see the module doc). ``sampler`` replaces the real
+    timing (tests inject run times)."""
+    if rounds < 1:
+        raise InvalidArgumentError(f"rounds must be >= 1, got {rounds}")
+    wanted = None if only is None else set(only)
+    benches = [b for b in MICRO_BENCHMARKS if wanted is None or b.name in wanted]
+    sample = sampler or real_sampler(device, threads, budget_s)
+    medians: dict[str, list[float]] = {b.name: [] for b in benches}
     # the caller's random state (CPU and, when timing there, CUDA) is restored afterwards
+    dev = torch.device(device)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        for r in range(max(1, rounds)):
-            torch.manual_seed(r)
-            for bench in MICRO_BENCHMARKS:
-                module = bench.build().to(dev)
-                m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
-                                  warmup=3, min_runs=5, max_runs=2000, budget_s=budget_s)
-                times[bench.name].append(m.median_ms / 1000.0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+        for r in range(rounds):
+            for bench in benches:
+                times = list(sample(bench, r))
+                medians[bench.name].append(median(split_outliers(times)[0]))
+    return {name: NetworkTime(min(ms), tuple(ms)) for name, ms in medians.items()}
+
+
+# --- from times to constants ----------------------------------------------------------------
+
+
+def _by_role() -> dict[str, list[MicroBenchmark]]:
+    out: dict[str, list[MicroBenchmark]] = {r: [] for r in ROLES}
+    for b in MICRO_BENCHMARKS:
+        out[b.role].append(b)
+    return out
+
+
+def fixed_costs(seconds: Mapping[str, float], counts: Mapping[str, Counts]
+                ) -> dict[str, float]:
+    """The fixed costs by role (``module``, ``free``, ``overhead:<class>``), seconds each: a
+    module call is the Sequential's time over its module calls; a view op is its network's
+    time less its module call, over its view ops; a class's op is its network's time less
+    the module call and the view ops it runs, over its ops."""
+    roles = _by_role()
+    module_b, = roles["module"]
+    module_s = seconds[module_b.name] / max(1, counts[module_b.name].module_calls)
+    free_b, = roles["free"]
+    c = counts[free_b.name]
+    free_s = max(0.0, seconds[free_b.name] - c.module_calls * module_s) / max(1, c.free_ops)
+    out = {"module": module_s, "free": free_s}
+    for k in OP_CLASSES:
+        b, = roles[f"overhead:{k}"]
+        c = counts[b.name]
+        net = seconds[b.name] - c.module_calls * module_s - c.free_ops * free_s
+        out[f"overhead:{k}"] = max(0.0, net) / max(1, c.ops)
+    return out
 
 
 def calibration_from_timings(
-    seconds: dict[str, float], *, device: str, threads: int, cache_bytes: int | None = None
+    seconds: Mapping[str, float], *, device: str, threads: int, cache_bytes: int | None = None,
+    limits: Limits | None = None, counts: Mapping[str, Counts] | None = None,
 ) -> Calibration:
-    """Turn the micro-benchmark times (seconds, by name) into roofline constants: each fixed
-    cost is its network's time; each rate is ``Σ work / Σ max(t − overhead, t / 10)`` over its
-    role's networks (see the module docstring)."""
+    """Turn the micro-benchmark times (seconds, by name) into the model's constants: the
+    fixed costs (:func:`fixed_costs`), then the per-byte rate of the memory ops and of the
+    norms, then the per-work rate of every other class with its bytes at the memory ops'
+    rate (:data:`~convcost.latency.roofline.SHARED_BYTES`), each a one-parameter least
+    squares (:func:`~convcost.latency.fit.fit_terms`) over the class's networks, each
+    network's time net of its module call, view ops and its op's fixed cost, bounded below
+    by the machine's ``limits`` (no rate beyond the machine's); the fixed costs are then
+    taken net of the tiny networks' own work at those rates and the rates fitted again
+    (:data:`FIXED_POINT_STEPS` times), so that the constants reproduce every network's time
+    through the predictor itself; last, the streaming bandwidth from the
+    ``stream`` network net of the ``gemm`` class's other terms. ``counts``: by name
+    (default: :func:`all_counts`)."""
     missing = [b.name for b in MICRO_BENCHMARKS if b.name not in seconds]
     if missing:
         raise InvalidArgumentError(f"micro-benchmark timings missing: {', '.join(missing)}")
-    values: dict[str, float] = {}
-    for bench in MICRO_BENCHMARKS:  # fixed costs first: the rates are net of them
-        field, measure, _ = ROLES[bench.role]
-        if not measure:
-            values[field] = seconds[bench.name]
-    work: dict[str, float] = {}
-    net: dict[str, float] = {}
-    for bench in MICRO_BENCHMARKS:
-        field, measure, overhead_role = ROLES[bench.role]
-        if measure:
-            t = seconds[bench.name]
-            fixed = values[ROLES[overhead_role][0]]
-            work[field] = work.get(field, 0.0) + work_of(bench)
-            net[field] = net.get(field, 0.0) + max(t - fixed, 0.1 * t)
-    values.update({field: work[field] / net[field] for field in work})
-    return Calibration(
-        **values,
-        cache_bytes=cache_size_bytes() if cache_bytes is None else cache_bytes,
+    lim = limits or machine_limits(device, threads)
+    cnt = counts if counts is not None else all_counts()
+    fixed = fixed_costs(seconds, cnt)
+
+    def offset(b: MicroBenchmark, overhead: float) -> float:
+        c = cnt[b.name]
+        return c.module_calls * fixed["module"] + c.free_ops * fixed["free"] + c.ops * overhead
+
+    roles = _by_role()
+    ops = {k: OpCost(fixed[f"overhead:{k}"], 0.0, 0.0) for k in OP_CLASSES}
+    # the classes whose own bytes are fitted first: the others borrow the memory ops' rate
+    order = sorted(OP_CLASSES, key=lambda k: k in SHARED_BYTES)
+    for _ in range(FIXED_POINT_STEPS):
+        for k in order:
+            # the tiny network's ops do a little work too: its fixed cost is net of it
+            tiny, = roles[f"overhead:{k}"]
+            c = cnt[tiny.name]
+            per_op = (c.work * ops[k].s_per_work + c.nbytes * ops[k].s_per_byte) / max(1, c.ops)
+            overhead = max(0.0, fixed[f"overhead:{k}"] - per_op)
+            nets = roles[k]
+            targets = [seconds[b.name] for b in nets]
+            byte_col = [float(cnt[b.name].nbytes) for b in nets]
+            work_col = [float(cnt[b.name].work) for b in nets]
+            if k in SHARED_BYTES:  # bytes at the memory ops' rate, the work term fitted
+                s_byte = ops["memory"].s_per_byte
+                offsets = [offset(b, overhead) + s_byte * nb for b, nb in zip(nets, byte_col,
+                                                                              strict=True)]
+                (s_work,) = fit_terms([work_col], targets, offsets,
+                                      lower=[1.0 / lim.madds_per_s])
+            elif WORK[k]:  # work only
+                (s_work,), s_byte = fit_terms([work_col], targets,
+                                              [offset(b, overhead) for b in nets],
+                                              lower=[1.0 / lim.madds_per_s]), 0.0
+            else:  # bytes only
+                s_work, (s_byte,) = 0.0, fit_terms([byte_col], targets,
+                                                  [offset(b, overhead) for b in nets],
+                                                  lower=[1.0 / lim.bytes_per_s])
+            ops[k] = OpCost(overhead, s_work, s_byte)
+    stream_b, = roles["stream"]
+    c = cnt[stream_b.name]
+    g = ops["gemm"]
+    t = seconds[stream_b.name]
+    rest = max(t - offset(stream_b, g.overhead_s) - c.work * g.s_per_work, 0.1 * t)
+    cal = Calibration(
+        ops=ops,
+        stream_bytes_per_s=min(c.nbytes / rest, lim.bytes_per_s),
+        cache_bytes=cache_size_bytes(device) if cache_bytes is None else cache_bytes,
+        module_overhead_s=fixed["module"],
+        free_op_overhead_s=fixed["free"],
         device=device,
         threads=threads,
         machine=machine_name(device),
@@ -258,6 +627,108 @@ def calibration_from_timings(
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         timings_ms={k: v * 1000.0 for k, v in seconds.items()},
     )
+    # last, the cost of an op inside a model beyond its cost alone: the small model's time
+    # against its ops' own estimates (with its module calls and view ops), per op
+    context_b, = roles["context"]
+    alone = _predicted_alone(context_b, cal)
+    ops_n = max(1, cnt[context_b.name].ops)
+    return replace(cal, context_s=max(0.0, seconds[context_b.name] - alone) / ops_n)
+
+
+def _predicted_alone(bench: MicroBenchmark, cal: Calibration) -> float:
+    """Seconds the model predicts for a network with ``cal`` but no context cost."""
+    from convcost.api import analyze
+    from convcost.latency.roofline import predict_latency
+
+    with torch.device("meta"):
+        module = bench.build()
+    return predict_latency(analyze(module, bench.input_size), replace(cal, context_s=0.0)
+                           ).seconds
+
+
+def seconds_per_madd(seconds: Mapping[str, float], counts: Mapping[str, Counts] | None = None
+                     ) -> float:
+    """The multiply-adds baseline's one constant, measured on the calibration suite: the
+    total time of the networks that do multiply-adds (convs and products) over their total
+    multiply-adds."""
+    cnt = counts if counts is not None else all_counts()
+    nets = [b for b in MICRO_BENCHMARKS if WORK.get(b.role) == "multiply-adds"]
+    return math.fsum(seconds[b.name] for b in nets) / sum(cnt[b.name].work for b in nets)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failed sanity check: what, its value, the bound, and the networks to re-measure."""
+
+    what: str
+    value: float
+    bound: float
+    networks: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.what} = {self.value:.4g}, beyond the bound {self.bound:.4g}"
+
+
+def sanity_problems(seconds: Mapping[str, float], limits: Limits,
+                    counts: Mapping[str, Counts] | None = None) -> list[Problem]:
+    """Every failed check (module doc) of the micro-benchmark times ``seconds``."""
+    cnt = counts if counts is not None else all_counts()
+    roles = _by_role()
+    fixed = fixed_costs(seconds, cnt)
+    problems = []
+    module_b, = roles["module"]
+    for role, value in fixed.items():
+        b, = roles[role]
+        names = (b.name,) if role == "module" else (b.name, module_b.name)
+        if value > limits.overhead_s:
+            problems.append(Problem(f"fixed cost of {role} (s)", value, limits.overhead_s,
+                                    names))
+        if role.startswith("overhead:"):
+            nets = roles[role.split(":", 1)[1]]
+            smallest = min(nets, key=lambda n: seconds[n.name])
+            if value > seconds[smallest.name]:
+                problems.append(Problem(f"fixed cost of {role} (s), above {smallest.name}",
+                                        value, seconds[smallest.name],
+                                        (*names, smallest.name)))
+    for b in MICRO_BENCHMARKS:
+        if b.role not in OP_CLASSES and b.role != "stream":
+            continue
+        c = cnt[b.name]
+        t = seconds[b.name]
+        if WORK.get(b.role) == "multiply-adds" and c.work / t > limits.madds_per_s:
+            problems.append(Problem(f"multiply-adds/s of {b.name}", c.work / t,
+                                    limits.madds_per_s, (b.name,)))
+        if c.nbytes / t > limits.bytes_per_s:
+            problems.append(Problem(f"bytes/s of {b.name}", c.nbytes / t, limits.bytes_per_s,
+                                    (b.name,)))
+    return problems
+
+
+def measure_checked(
+    device: str, threads: int, *, budget_s: float = 0.1, rounds: int = 3, retries: int = 2,
+    sampler: Sampler | None = None, limits: Limits | None = None,
+    counts: Mapping[str, Counts] | None = None,
+) -> tuple[dict[str, NetworkTime], int]:
+    """(times by name, measurements made): every network measured, then the networks
+    behind each failed sanity check measured again, up to ``retries`` times; raises
+    :class:`CalibrationError` when checks still fail."""
+    lim = limits or machine_limits(device, threads)
+    cnt = counts if counts is not None else all_counts()
+    times = run_micro_benchmarks(device, threads, budget_s, rounds, sampler=sampler)
+    attempts = 1
+    while True:
+        problems = sanity_problems({k: v.seconds for k, v in times.items()}, lim, cnt)
+        if not problems:
+            return times, attempts
+        if attempts > retries:
+            raise CalibrationError(
+                f"calibration refused after {attempts} measurements: "
+                f"{'; '.join(map(str, problems))} ({lim.source}); the machine may be busy: "
+                "run `convcost calibrate --force` when it is idle")
+        again = {n for p in problems for n in p.networks}
+        times.update(run_micro_benchmarks(device, threads, budget_s, rounds, only=again,
+                                          sampler=sampler))
+        attempts += 1
 
 
 def read_cached(device: str = "cpu", threads: int | None = None) -> Calibration | None:
@@ -277,14 +748,17 @@ def calibrate(
     threads: int | None = None,
     *,
     force: bool = False,
-    budget_s: float = 0.25,
-    runner: Callable[[str, int], dict[str, float]] | None = None,
+    budget_s: float = 0.1,
+    rounds: int = 3,
+    retries: int = 2,
+    sampler: Sampler | None = None,
 ) -> Calibration:
-    """Calibration for this machine: from the cache, or measured now and cached.
+    """Calibration for this machine: from the cache, or measured now, checked and cached.
 
     ``force`` measures again even when a valid cache exists. A corrupt cache file is
-    measured again and overwritten. ``runner(device, threads)`` replaces the
-    micro-benchmark (tests inject fixed timings).
+    measured again and overwritten. ``sampler`` replaces the real timing (tests inject run
+    times); a calibration that fails its sanity checks ``retries + 1`` times raises
+    :class:`CalibrationError`.
     """
     dev = str(check_device(device))
     with pinned_threads(threads) as used:
@@ -292,9 +766,12 @@ def calibrate(
             cached = read_cached(dev, used)
             if cached is not None:
                 return cached
-        seconds = (runner(dev, used) if runner is not None
-                   else run_micro_benchmarks(dev, used, budget_s))
-    cal = calibration_from_timings(seconds, device=dev, threads=used)
+        cnt = all_counts()
+        times, attempts = measure_checked(dev, used, budget_s=budget_s, rounds=rounds,
+                                          retries=retries, sampler=sampler, counts=cnt)
+    cal = calibration_from_timings({k: v.seconds for k, v in times.items()}, device=dev,
+                                   threads=used, counts=cnt)
+    cal = replace(cal, noise={k: v.spread for k, v in times.items()}, attempts=attempts)
     write_cached(cal)
     return cal
 
@@ -314,19 +791,35 @@ def write_cached(cal: Calibration) -> Path:
 
 
 __all__ = [
+    "LOOP",
     "MICRO_BENCHMARKS",
-    "OVERHEADS",
+    "OVERHEAD_BOUND_S",
     "ROLES",
     "Calibration",
+    "CalibrationError",
+    "Counts",
+    "Limits",
     "MicroBenchmark",
+    "NetworkTime",
+    "Problem",
+    "Sampler",
+    "all_counts",
     "cache_dir",
     "cache_path",
     "cache_size_bytes",
     "calibrate",
     "calibration_from_timings",
+    "counts_of",
+    "cpu_limits",
+    "fixed_costs",
     "machine_key",
+    "machine_limits",
+    "machine_name",
+    "measure_checked",
     "read_cached",
+    "real_sampler",
     "run_micro_benchmarks",
-    "work_of",
+    "sanity_problems",
+    "seconds_per_madd",
     "write_cached",
 ]

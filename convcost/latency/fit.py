@@ -1,5 +1,9 @@
 """Scoring a latency predictor against measurements: rank correlation, share within a band,
-and the one fit both predictors get (pure Python, no numpy/scipy needed).
+mean absolute percentage error, the fits (pure Python, no numpy/scipy needed).
+
+:func:`fit_terms` is the calibration's own least squares (the per-class rates from the
+micro-benchmarks, :mod:`~convcost.latency.calibrate`); :func:`fit_relative` is the
+two-parameter map ``ms = a·x + b`` the zoo benchmark gives both predictors.
 
 Both predictors, convcost's roofline and the multiply-adds baseline, are mapped to
 milliseconds by the same two-parameter fit, ``latency = a * x + b``, which minimises the
@@ -110,4 +114,87 @@ def fit_relative(x: Sequence[float], y: Sequence[float], *,
     return AffineFit(su / suu, 0.0)
 
 
-__all__ = ["AffineFit", "fit_relative", "pearson", "ranks", "share_within", "spearman"]
+def mape(predicted: Sequence[float], measured: Sequence[float]) -> float:
+    """Mean absolute percentage error, as a fraction: ``mean(|p / m - 1|)``."""
+    if len(predicted) != len(measured) or not measured:
+        raise InvalidArgumentError("mape needs two non-empty sequences of one length")
+    return math.fsum(abs(p / m - 1.0) for p, m in zip(predicted, measured, strict=True)) / len(
+        measured)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
+    """Solve ``a x = b`` (small, square) by Gaussian elimination with partial pivoting;
+    None when ``a`` is singular (a pivot below 1e-12 of the largest entry)."""
+    n = len(b)
+    m = [[*row, b[i]] for i, row in enumerate(a)]
+    scale = max((abs(v) for row in a for v in row), default=0.0)
+    if scale == 0:
+        return None
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[piv][col]) <= 1e-12 * scale:
+            return None
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def fit_terms(features: Sequence[Sequence[float]], targets: Sequence[float],
+              offsets: Sequence[float] | None = None,
+              lower: Sequence[float] | None = None) -> tuple[float, ...]:
+    """Coefficients ``x`` (one per feature column) minimising the squared relative error
+    ``Σ_i ((offset_i + Σ_j x_j f_j[i]) / t_i - 1)²`` subject to ``x_j >= lower_j``.
+
+    With ``u_ji = f_j[i] / t_i`` and ``r_i = 1 - offset_i / t_i`` this is least squares of
+    ``Σ_j x_j u_ji ≈ r_i`` with lower bounds; for the few columns used here every active set
+    is tried (each coefficient free or held at its bound; the free ones from the normal
+    equations ``U_F U_Fᵀ x_F = U_F (r - U_B x_B)``), and the feasible solution with the
+    least error wins. Singular systems (collinear columns) are skipped; holding every
+    coefficient at its bound is always feasible.
+    """
+    k = len(features)
+    n = len(targets)
+    if k == 0 or n == 0 or any(len(f) != n for f in features):
+        raise InvalidArgumentError("fit_terms needs feature columns as long as the targets")
+    if any(t <= 0 for t in targets):
+        raise InvalidArgumentError("fit_terms needs positive targets")
+    off = list(offsets) if offsets is not None else [0.0] * n
+    lo = list(lower) if lower is not None else [0.0] * k
+    raw = [[f[i] / targets[i] for i in range(n)] for f in features]
+    # columns scaled to unit norm (work and bytes differ by orders of magnitude); solved for
+    # x_j · norm_j, mapped back at the end
+    norms = [math.sqrt(math.fsum(v * v for v in col)) or 1.0 for col in raw]
+    u = [[v / s for v in col] for col, s in zip(raw, norms, strict=True)]
+    lo = [b * s for b, s in zip(lo, norms, strict=True)]
+    r = [1.0 - off[i] / targets[i] for i in range(n)]
+
+    def error(x: Sequence[float]) -> float:
+        return math.fsum((math.fsum(x[j] * u[j][i] for j in range(k)) - r[i]) ** 2
+                         for i in range(n))
+
+    best: tuple[float, tuple[float, ...]] | None = None
+    for mask in range(2**k):
+        free = [j for j in range(k) if mask >> j & 1]
+        x = list(lo)
+        if free:
+            rest = [r[i] - math.fsum(lo[j] * u[j][i] for j in range(k) if j not in free)
+                    for i in range(n)]
+            a = [[math.fsum(u[p][i] * u[q][i] for i in range(n)) for q in free] for p in free]
+            b = [math.fsum(u[p][i] * rest[i] for i in range(n)) for p in free]
+            sol = _solve(a, b)
+            if sol is None or any(v < lo[j] for v, j in zip(sol, free, strict=True)):
+                continue
+            for v, j in zip(sol, free, strict=True):
+                x[j] = v
+        e = error(x)
+        if best is None or e < best[0]:
+            best = (e, tuple(x))
+    assert best is not None  # the all-bounds set is always feasible
+    return tuple(v / s for v, s in zip(best[1], norms, strict=True))
+
+
+__all__ = ["AffineFit", "fit_relative", "fit_terms", "mape", "pearson", "ranks",
+           "share_within", "spearman"]

@@ -8,12 +8,16 @@ exactly the time of the ops convcost attributes to that scope (a row's ``name``)
 ops such as ``x + y`` in a block's ``forward`` land in the block's own scope, as in convcost.
 
 On CPU the time is the ranges' CPU time; on CUDA it is the device time of the kernels each
-range launched. The profiler adds a few microseconds per op, so per-layer times sum to a
-little more than :func:`~convcost.latency.measure.measure_model`'s median.
+range launched. Each profiled forward pass is a profiling session of its own and a scope's
+time is its median over the passes (a scheduler stall lands on one scope of one pass). The
+profiler and the hooks cost a few microseconds per module range, a large share of a small
+layer's time: on the CPU that cost is measured on a chain of ``nn.Identity`` (which do
+nothing) and taken off every scope (``net_of_profiler``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -99,23 +103,40 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def profile_layers(
-    model: nn.Module,
-    input_size: tuple[int, ...],
-    *,
-    device: str = "cpu",
-    threads: int | None = None,
-    dtype: torch.dtype = torch.float32,
-    warmup: int = 2,
-    runs: int = 5,
-) -> list[LayerTime]:
-    """Self and total time of every module scope of ``model`` (ms per forward pass).
+def median_times(per_run: Sequence[Sequence[LayerTime]], overhead_ms: float = 0.0
+                 ) -> list[LayerTime]:
+    """One :class:`LayerTime` per scope from several profiled runs: the median over the
+    runs of its self and total times (a scope absent from a run counts 0 there), each less
+    ``overhead_ms`` per call (the profiler's own cost of a module range), never below 0;
+    scopes in first-seen order.
 
-    The model runs in eval mode under ``torch.inference_mode`` on a random input from a
-    private generator; ``warmup`` passes unprofiled, then ``runs`` profiled ones.
+    The median, not the mean: a run in which the scheduler took the CPU away for a few
+    milliseconds lands all of them on whichever scope was running.
     """
-    if runs < 1 or warmup < 0:
-        raise InvalidArgumentError(f"need runs >= 1 and warmup >= 0, got {runs}, {warmup}")
+    from convcost.latency.stats import median
+
+    if not per_run:
+        raise InvalidArgumentError("median_times needs at least one profiled run")
+    first: dict[str, LayerTime] = {}
+    for run in per_run:
+        for t in run:
+            first.setdefault(t.name, t)
+    out = []
+    for name, t in first.items():
+        found = [next((x for x in run if x.name == name), None) for run in per_run]
+        calls = round(median([float(x.calls) if x else 0.0 for x in found]))
+        cost = overhead_ms * calls
+        self_ms = median([x.self_ms if x else 0.0 for x in found])
+        total_ms = median([x.total_ms if x else 0.0 for x in found])
+        out.append(LayerTime(name=name, module=t.module, self_ms=max(0.0, self_ms - cost),
+                             total_ms=max(0.0, total_ms - cost), calls=calls))
+    return out
+
+
+@contextmanager
+def _ranges(model: nn.Module) -> Iterator[None]:
+    """Every module's forward wrapped in a ``record_function`` range named
+    ``LABEL_PREFIX + scope`` for the block; the hooks removed after it."""
     stack: list[Any] = []
 
     def enter(label: str) -> Any:
@@ -129,36 +150,94 @@ def profile_layers(
         if stack:
             stack.pop().__exit__(None, None, None)
 
+    handles: list[Any] = []
+    try:
+        for name, module in model.named_modules():
+            handles.append(module.register_forward_pre_hook(enter(LABEL_PREFIX + name)))
+            handles.append(module.register_forward_hook(leave))
+        yield
+    finally:
+        while stack:
+            stack.pop().__exit__(None, None, None)
+        for h in handles:
+            h.remove()
+
+
+def _profile_runs(run: Any, runs: int, classes: dict[str, str], dev: torch.device
+                  ) -> list[list[LayerTime]]:
+    """Per-scope times of ``runs`` calls of ``run()``, each in a profiling session of its
+    own."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    cuda = dev.type == "cuda"
+    if cuda:
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    out = []
+    for _ in range(runs):
+        prof = torch.profiler.profile(activities=activities)
+        with _stderr_silenced():  # Kineto logs "profiler_start/stop" from C++ to fd 2
+            prof.__enter__()
+        try:
+            run()
+            if cuda:
+                torch.cuda.synchronize(dev)
+        finally:
+            with _stderr_silenced():
+                prof.__exit__(None, None, None)
+        out.append(self_times(prof.events(), 1, classes, cuda=cuda))
+    return out
+
+
+PROBE_MODULES = 50
+"""``nn.Identity`` modules in the chain that measures the profiler's cost of one range."""
+
+
+def range_overhead_ms(runs: int = 5) -> float:
+    """The profiler's own cost of one module range on the CPU (hooks, ``record_function``,
+    the profiler's book-keeping): the median self time of an ``nn.Identity``, which does
+    nothing, in a profiled chain of :data:`PROBE_MODULES` of them."""
+    from convcost.latency.stats import median
+
+    chain = nn.Sequential(*(nn.Identity() for _ in range(PROBE_MODULES)))
+    x = torch.zeros(1)
+    classes = {name: type(m).__name__ for name, m in chain.named_modules()}
+    with _ranges(chain), torch.inference_mode():
+        chain(x)
+        per_run = _profile_runs(lambda: chain(x), runs, classes, torch.device("cpu"))
+    leaves = [t.self_ms for run in per_run for t in run if t.name]
+    return median(leaves) if leaves else 0.0
+
+
+def profile_layers(
+    model: nn.Module,
+    input_size: tuple[int, ...],
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    warmup: int = 2,
+    runs: int = 9,
+    net_of_profiler: bool = True,
+) -> list[LayerTime]:
+    """Self and total time of every module scope of ``model`` (ms per forward pass).
+
+    The model runs in eval mode under ``torch.inference_mode`` on a random input from a
+    private generator; ``warmup`` passes unprofiled, then ``runs`` profiled ones, each in a
+    session of its own; each scope's time is its median over those runs
+    (:func:`median_times`). With ``net_of_profiler`` (on the CPU) each scope's times are
+    taken net of the profiler's own cost per module range (:func:`range_overhead_ms`), so
+    that they compare with the prediction, which has no profiler in it.
+    """
+    if runs < 1 or warmup < 0:
+        raise InvalidArgumentError(f"need runs >= 1 and warmup >= 0, got {runs}, {warmup}")
     with prepared(model, input_size, device, dtype) as (run_model, x, dev):
         classes = {name: type(m).__name__ for name, m in run_model.named_modules()}
-        activities = [torch.profiler.ProfilerActivity.CPU]
-        if dev.type == "cuda":
-            activities.append(torch.profiler.ProfilerActivity.CUDA)
-        handles: list[Any] = []
-        try:
-            for name, module in run_model.named_modules():
-                handles.append(module.register_forward_pre_hook(enter(LABEL_PREFIX + name)))
-                handles.append(module.register_forward_hook(leave))
-            with pinned_threads(threads), torch.inference_mode():
+        with pinned_threads(threads), torch.inference_mode():
+            overhead = range_overhead_ms() if net_of_profiler and dev.type == "cpu" else 0.0
+            with _ranges(run_model):
                 for _ in range(warmup):
                     run_model(x)
-                prof = torch.profiler.profile(activities=activities)
-                with _stderr_silenced():  # Kineto logs "profiler_start/stop" from C++ to fd 2
-                    prof.__enter__()
-                try:
-                    for _ in range(runs):
-                        run_model(x)
-                    if dev.type == "cuda":
-                        torch.cuda.synchronize(dev)
-                finally:
-                    with _stderr_silenced():
-                        prof.__exit__(None, None, None)
-            return self_times(prof.events(), runs, classes, cuda=dev.type == "cuda")
-        finally:
-            while stack:
-                stack.pop().__exit__(None, None, None)
-            for h in handles:
-                h.remove()
+                per_run = _profile_runs(lambda: run_model(x), runs, classes, dev)
+        return median_times(per_run, overhead)
 
 
 @dataclass(frozen=True)
@@ -173,13 +252,40 @@ class LayerReport:
     mem_bytes: int
     predicted_ms: float | None = None
 
+    @property
+    def error(self) -> float | None:
+        """``predicted / measured − 1`` (None without a prediction or a measured time)."""
+        return _error(self.predicted_ms, self.measured_ms)
+
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"name": self.name, "module": self.module, "ops": list(self.ops),
                                 "measured_ms": self.measured_ms, "madds": self.madds,
                                 "mem_bytes": self.mem_bytes}
         if self.predicted_ms is not None:
             d["predicted_ms"] = self.predicted_ms
+            d["error"] = self.error
         return d
+
+
+def _error(predicted: float | None, measured: float) -> float | None:
+    return None if predicted is None or measured <= 0 else predicted / measured - 1.0
+
+
+def layer_totals(reports: Sequence[LayerReport], predicted_model_s: float | None = None
+                 ) -> dict[str, object]:
+    """The total line of a per-layer table: the sums of its rows' measured and predicted
+    times and that error, and ``predicted_model_ms``, the whole model's prediction (the rows
+    plus the view ops, which belong to no module)."""
+    measured = math.fsum(r.measured_ms for r in reports)
+    preds = [r.predicted_ms for r in reports if r.predicted_ms is not None]
+    out: dict[str, object] = {"measured_ms": measured, "madds": sum(r.madds for r in reports),
+                              "mem_bytes": sum(r.mem_bytes for r in reports)}
+    if preds:
+        predicted = math.fsum(preds)
+        out |= {"predicted_ms": predicted, "error": _error(predicted, measured)}
+    if predicted_model_s is not None:
+        out["predicted_model_ms"] = predicted_model_s * 1000.0
+    return out
 
 
 def join_layers(
@@ -211,5 +317,5 @@ def join_layers(
     return out
 
 
-__all__ = ["LABEL_PREFIX", "LayerReport", "LayerTime", "join_layers", "profile_layers",
-           "self_times"]
+__all__ = ["LABEL_PREFIX", "PROBE_MODULES", "LayerReport", "LayerTime", "join_layers",
+           "layer_totals", "median_times", "profile_layers", "range_overhead_ms", "self_times"]

@@ -2,8 +2,9 @@
 analytic rows what each peer should report, and explain every difference by a named rule.
 
 A difference that no rule explains is *unexplained*; ``CrossCheck.unexplained`` counts them
-(the CLI exits 1 when it is not 0). A peer that is not installed is *skipped*, one that raises
-is *failed*; neither is unexplained.
+(the CLI exits 1 when it is not 0). A peer that is not installed is *skipped*; one that raises
+is *failed*, unless its adapter predicts that it raises on this model (then its status is
+*raised*, with the rule). Neither skipped nor raised is unexplained.
 """
 
 from __future__ import annotations
@@ -16,16 +17,23 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils import _pytree as pytree
 
-from convcost.errors import InvalidArgumentError
-from convcost.oracles.conventions import (
-    ADAPTERS,
-    EMPTY,
-    Adapter,
-    Prediction,
-    predict,
+from convcost.errors import ConvcostError, InvalidArgumentError
+from convcost.oracles import torchinfo_totals
+from convcost.oracles.context import Context
+from convcost.oracles.conventions import ADAPTERS, Adapter
+from convcost.oracles.observe import observe
+from convcost.oracles.peers import (
+    RUNNERS,
+    PeerMissing,
+    PeerRun,
+    ptflops_batch,
+    tracker_names,
+    version_of,
 )
-from convcost.oracles.peers import RUNNERS, PeerMissing, PeerRun, version_of
+from convcost.oracles.predict import Prediction, fused_scopes, predict
+from convcost.oracles.quantities import WouldFail
 from convcost.oracles.real import RealRun, run_real
 from convcost.records.analysis import Analysis
 from convcost.records.exact import plain
@@ -40,7 +48,7 @@ PEERS: tuple[str, ...] = ("real", *RUNNERS)
 class Comparison:
     """One number a peer reported next to the number convcost predicts it reports."""
 
-    metric: str  # madds-like count, flops, params, output_bytes, out_shape, ...
+    metric: str  # madds-like count, flops, params, output_bytes, out_shape, runs, ...
     reported: Number | str
     predicted: Number | str
     scope: str | None = None  # module scope; None = the whole model
@@ -79,7 +87,7 @@ class PeerResult:
 
     peer: str
     tool: str
-    status: str  # ok | skipped | failed
+    status: str  # ok | skipped | failed | raised (as its adapter predicts)
     version: str = ""
     verified: str = ""  # version the adapter's rules were verified on
     hint: str = ""
@@ -87,6 +95,7 @@ class PeerResult:
     totals: list[Comparison] = field(default_factory=list)  # the headline count first
     layers: list[Comparison] = field(default_factory=list)
     unmapped: dict[str, int] = field(default_factory=dict)
+    layers_skipped: int = 0  # per-layer figures compared in the total only (shared modules)
 
     @property
     def unexplained(self) -> int:
@@ -112,6 +121,8 @@ class PeerResult:
         d["checks"] = [c.to_dict() for c in self.totals]
         d["layers_compared"] = len(self.layers)
         d["layers_unexplained"] = sum(not c.explained for c in self.layers)
+        if self.layers_skipped:
+            d["layers_skipped"] = self.layers_skipped
         if layers:
             d["layers"] = [c.to_dict() for c in self.layers]
         if self.unmapped:
@@ -126,10 +137,12 @@ class CrossCheck:
     """Every peer's figures for one model at one input, and what convcost predicted."""
 
     model: str
-    input: tuple[int, ...]
+    input: tuple[int, ...]  # the first input tensor's shape
     madds: int  # convcost's analytic multiply-adds
     params: int
     peers: list[PeerResult]
+    inputs: tuple[dict[str, Any], ...] = ()  # every input tensor: name, shape, dtype
+    device: str = "cpu"  # where convcost's analysis ran
 
     @property
     def unexplained(self) -> int:
@@ -137,7 +150,7 @@ class CrossCheck:
 
     @property
     def failed(self) -> int:
-        """Peers that raised (a peer that is not installed is skipped, not failed)."""
+        """Peers that raised unexpectedly (not installed: skipped; predicted: raised)."""
         return sum(p.status == "failed" for p in self.peers)
 
     def peer(self, name: str) -> PeerResult:
@@ -147,41 +160,45 @@ class CrossCheck:
         raise KeyError(name)
 
     def to_dict(self, layers: bool = False) -> dict[str, Any]:
-        return {"model": self.model, "input": list(self.input), "madds": self.madds,
-                "params": self.params, "unexplained": self.unexplained, "failed": self.failed,
-                "peers": [p.to_dict(layers) for p in self.peers]}
+        return {"model": self.model, "input": list(self.input),
+                "inputs": [dict(i) for i in self.inputs], "analysed_on": self.device,
+                "madds": self.madds, "params": self.params, "unexplained": self.unexplained,
+                "failed": self.failed, "peers": [p.to_dict(layers) for p in self.peers]}
 
 
 # --- comparison ---------------------------------------------------------------------------------
 
 
-def _scoped(rows: Iterable[Any]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for r in rows:
-        out.setdefault(r.name, []).append(r)
-    return out
+def _value(pred: Prediction, adapter: Adapter) -> Number:
+    if adapter.truncate or pred.value.denominator == 1:
+        return int(pred.value)  # ptflops truncates its fractional per-sample figure
+    return pred.value
+
+
+def _rules(pred: Prediction) -> dict[str, Number]:
+    return {k: (int(v) if v.denominator == 1 else v) for k, v in pred.by_rule.items() if v}
 
 
 def _compare(metric: str, reported: Number, pred: Prediction, adapter: Adapter,
              scope: str | None = None, module: str = "") -> Comparison:
-    value: Number = pred.value
-    if adapter.truncate or pred.value.denominator == 1:
-        value = int(pred.value)  # ptflops truncates its fractional per-sample figure
-    rules: dict[str, Number] = {k: (int(v) if v.denominator == 1 else v)
-                                for k, v in pred.by_rule.items()}
-    return Comparison(metric, reported, value, scope, module, rules, pred.madds)
+    return Comparison(metric, reported, _value(pred, adapter), scope, module, _rules(pred),
+                      pred.madds if scope is None else None)
 
 
-def _layer_comparisons(adapter: Adapter, run_layers: dict[str, Number], rows: Sequence[Any],
-                       batch: int, modules: dict[str, str], metric: str) -> list[Comparison]:
-    by_scope = _scoped(rows)
+def _layer_comparisons(adapter: Adapter, reported: dict[str, Number], pred: Prediction,
+                       modules: dict[str, str], skip: set[str]) -> list[Comparison]:
     out = []
-    for scope in sorted(set(by_scope) | set(run_layers), key=_scope_order(modules)):
-        pred = predict(adapter, by_scope.get(scope, ()), batch) if scope in by_scope else EMPTY
-        reported = run_layers.get(scope, 0)
-        if reported == 0 and pred.value == 0:
+    scopes = {s for s, v in pred.by_scope.items() if v} | set(reported)
+    for scope in sorted(scopes, key=_scope_order(modules)):
+        if scope in skip:
             continue
-        out.append(_compare(metric, reported, pred, adapter, scope, modules.get(scope, "")))
+        here = pred.at(scope)
+        value = reported.get(scope, 0)
+        if value == 0 and here.value == 0:
+            continue
+        out.append(Comparison(adapter.metric, value, _value(here, adapter), scope,
+                              modules.get(scope, ""), _rules(here),
+                              pred.scope_madds.get(scope)))
     return out
 
 
@@ -190,143 +207,293 @@ def _scope_order(modules: dict[str, str]) -> Any:
     return lambda s: (order.get(s, len(order)), s)
 
 
-def _check_real(real: RealRun, analysis: Analysis, modules: dict[str, str]) -> PeerResult:
+def _shared_scopes(ctx: Context) -> set[str]:
+    """Scopes whose per-layer figures depend on a peer's naming of shared modules: every
+    shared module's subtree and every ancestor of any name it has."""
+    out: set[str] = set()
+    for alias, canonical in ctx.aliases.items():
+        for name in (alias, canonical):
+            out |= {s for s in ctx.modules if s == canonical or s.startswith(canonical + ".")}
+            parts = name.split(".")
+            for i in range(len(parts)):
+                prefix = ".".join(parts[:i])
+                out.add(ctx.aliases.get(prefix, prefix))
+    return out
+
+
+def _check_real(real: RealRun, analysis: Analysis, ctx: Context,
+                modules: dict[str, str]) -> PeerResult:
     adapter = ADAPTERS["real"]
-    rows = analysis.rows
+    pred = predict(adapter, analysis.rows, ctx)
     res = PeerResult("real", adapter.tool, "ok", version_of("torch"), adapter.verified)
-    res.totals.append(_compare("madds", real.total_madds, predict(adapter, rows), adapter))
+    res.totals.append(_compare("madds", real.total_madds, pred, adapter))
     res.totals.append(Comparison("params", real.params, analysis.evaluation.params_total))
-    res.layers = _layer_comparisons(adapter, dict(real.madds), rows, 1, modules, "madds")
+    res.layers = _layer_comparisons(adapter, dict(real.madds), pred, modules, set())
     # the capture records every module call's outputs: the first tensor of each call
     analytic = {(c.scope, c.call): c.outputs[0] for c in analysis.module_calls if c.outputs}
+    fused = set(fused_scopes(adapter, ctx))
     for scope, call, shape in real.outputs:
         want = analytic.get((scope, call))
-        if want is None:
-            continue  # a module that returned no tensor
+        if want is None or any(scope != f and (f == "" or scope.startswith(f + "."))
+                               for f in fused):
+            continue  # a module that returned no tensor, or one a fused kernel skipped
         res.layers.append(Comparison("out_shape", "x".join(map(str, shape)),
                                      "x".join(map(str, want)), scope, modules.get(scope, "")))
     return res
 
 
-def _extra_checks(peer: str, run: PeerRun, analysis: Analysis,
-                  model: nn.Module) -> list[Comparison]:
-    out = []
-    if "params" in run.extra:
-        out.append(Comparison("params", run.extra["params"], analysis.evaluation.params_total))
-    if peer == "torchinfo":
-        from convcost.capture.modules import module_infos
-        from convcost.records.summary import build_summary
+def _unique_params(ctx: Context, trainable: bool = False) -> int:
+    root = ctx.modules.get("")
+    if root is None:
+        return 0
+    return sum(p.numel for p in root.params if p.trainable or not trainable)
 
-        # torchinfo's sizes, as `convcost summary` computes them
-        t = build_summary(analysis, module_infos(model)).totals
-        if "output_bytes" in run.extra:
-            both = t.forward_backward_bytes
-            out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
-                                  rules={"torchinfo-output-bytes-x2": both // 2}))
-        if "param_bytes" in run.extra:
-            out.append(Comparison("param_bytes", run.extra["param_bytes"], t.params_bytes))
+
+def _extra_checks(peer: str, run: PeerRun, analysis: Analysis, ctx: Context,
+                  adapter: Adapter) -> list[Comparison]:
+    out = []
+    params = analysis.evaluation.params_total
+    if "params" in run.extra:
+        rules: dict[str, Number] = {}
+        want = params
+        if peer.startswith("ptflops"):
+            trainable = _unique_params(ctx, trainable=True)
+            if trainable != params:
+                rules["ptflops-trainable-params"] = trainable - params
+            want = trainable
+        elif peer == "torchinfo":
+            from convcost.oracles.predict import fused_calls
+
+            items = torchinfo_totals.layers(ctx, fused_calls(ctx, fused_scopes(adapter,
+                                                                               ctx))[1])
+            listed = torchinfo_totals.total_params(items)
+            if listed != params:
+                rules["torchinfo-params-per-module"] = listed - params
+            want = listed
+            out.append(Comparison("params", run.extra["params"], want, rules=rules))
+            if "output_bytes" in run.extra:
+                both = torchinfo_totals.total_output_bytes(ctx, items)
+                out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
+                                      rules={"torchinfo-output-bytes-x2": both // 2}))
+            if "param_bytes" in run.extra:
+                every = sum(p.numel * p.itemsize for p in ctx.modules[""].params)
+                leaf = torchinfo_totals.total_param_bytes(items)
+                out.append(Comparison(
+                    "param_bytes", run.extra["param_bytes"], leaf,
+                    rules={"torchinfo-param-bytes-leaf-only": leaf - every} if leaf != every
+                    else {}))
+            return out
+        out.append(Comparison("params", run.extra["params"], want, rules=rules))
     return out
 
 
-def _check_peer(peer: str, run: PeerRun, analysis: Analysis, model: nn.Module, batch: int,
+def _check_peer(peer: str, run: PeerRun, analysis: Analysis, ctx: Context,
                 modules: dict[str, str]) -> PeerResult:
     adapter = ADAPTERS[peer]
-    rows = analysis.rows
-    pred = predict(adapter, rows, batch)
-    res = PeerResult(peer, adapter.tool, "ok", run.version, adapter.verified,
-                     unmapped=dict(pred.unmapped))
+    pred = predict(adapter, analysis.rows, ctx, run.batch)
+    res = PeerResult(peer, adapter.tool, "ok", run.version, adapter.verified)
+    if pred.fails is not None:
+        res.totals.append(Comparison("runs", "ok", "raises", rules={pred.fails.rule: 0}))
+        return res
     res.totals.append(_compare(adapter.metric, run.count, pred, adapter))
-    res.totals.extend(_extra_checks(peer, run, analysis, model))
+    res.totals.extend(_extra_checks(peer, run, analysis, ctx, adapter))
     if run.layers is not None:
-        res.layers = _layer_comparisons(adapter, run.layers, rows, batch, modules,
-                                        adapter.metric)
+        skip = _shared_scopes(ctx) if peer == "torch-flopcounter" and ctx.aliases else set()
+        res.layers = _layer_comparisons(adapter, run.layers, pred, modules, skip)
+        res.layers_skipped = len(skip & (set(run.layers) | set(pred.by_scope)))
     return res
 
 
-# --- entry point --------------------------------------------------------------------------------
+# --- inputs -------------------------------------------------------------------------------------
+
+_INT_DTYPES = {"int64": torch.int64, "int32": torch.int32, "int16": torch.int16,
+               "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
 
 
-def _resolve(model: nn.Module | str | Resolved, input_size: Sequence[int] | None,
-             name: str | None) -> tuple[nn.Module, tuple[int, ...], str]:
+def _is_size(value: Any) -> bool:
+    return isinstance(value, (tuple, list, torch.Size)) and len(value) > 0 and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in value)
+
+
+def make_inputs(input_size: Any) -> tuple[torch.Tensor, ...]:
+    """Real inputs for shapes (one shape or a list, batch first): floating inputs from a
+    seeded normal draw, integer ones (``InputShape`` with an integer dtype: token ids) zeros,
+    valid for any embedding."""
+    sizes = [input_size] if _is_size(input_size) else list(input_size)
+    if not sizes or not all(_is_size(s) for s in sizes):
+        raise InvalidArgumentError(f"input size must be a shape like (1, 3, 224, 224) or a "
+                                   f"list of shapes, got {input_size!r}")
+    gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
+    out = []
+    for s in sizes:
+        if any(d <= 0 for d in s):
+            raise InvalidArgumentError(f"input sizes must be positive, got {tuple(s)}")
+        dtype = getattr(s, "dtype", None)
+        if dtype in _INT_DTYPES:
+            out.append(torch.zeros(tuple(s), dtype=_INT_DTYPES[dtype]))
+        else:
+            want = getattr(torch, dtype) if dtype else torch.float32
+            out.append(torch.randn(tuple(s), generator=gen).to(want))
+    return tuple(out)
+
+
+def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    out = []
+    for i, a in enumerate(args):
+        for t in pytree.tree_leaves(a):
+            if isinstance(t, torch.Tensor):
+                out.append({"name": f"arg{i}", "shape": list(t.shape),
+                            "dtype": str(t.dtype).removeprefix("torch.")})
+    for k, v in kwargs.items():
+        for t in pytree.tree_leaves(v):
+            if isinstance(t, torch.Tensor):
+                out.append({"name": k, "shape": list(t.shape),
+                            "dtype": str(t.dtype).removeprefix("torch.")})
+    return tuple(out)
+
+
+def _resolve(model: nn.Module | str | Resolved, input_size: Any, inputs: Any,
+             kwargs: dict[str, Any] | None,
+             name: str | None) -> tuple[nn.Module, tuple[Any, ...], dict[str, Any], str]:
     resolved = resolve(model, "cpu", name)
-    if input_size is None:
+    if inputs is not None:
+        args = inputs if isinstance(inputs, tuple) else (inputs,)
+    elif input_size is not None:
+        args = make_inputs(input_size)
+    elif kwargs:
+        args = ()
+    else:
         if resolved.default_input is None:
             raise InvalidArgumentError("give the input size, e.g. crosscheck(model, "
-                                       "(1, 3, 224, 224))")
-        input_size = resolved.input_sizes()[0]
-    return resolved.module, tuple(input_size), resolved.name
+                                       "(1, 3, 224, 224)), or example inputs=")
+        args = make_inputs(resolved.input_sizes()[0])
+    return resolved.module, args, dict(kwargs or {}), resolved.name
 
 
 def crosscheck(
     model: nn.Module | str | Resolved,
-    input_size: Sequence[int] | None = None,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
+    inputs: Any = None,
+    kwargs: dict[str, Any] | None = None,
     peers: Iterable[str] | None = None,
     name: str | None = None,
     threads: int | None = 1,
 ) -> CrossCheck:
-    """Check ``model`` at ``input_size`` (one input, batch first) against the real run and the
-    peers (all of :data:`PEERS` unless ``peers`` names some).
+    """Check ``model`` against the real run and the peers (all of :data:`PEERS` unless ``peers``
+    names some), on the same inputs as :func:`convcost.analyze`: ``input_size`` (one shape,
+    batch first, or a list of shapes, one per positional input; a
+    :class:`convcost.specs.InputShape` may carry an integer dtype for token ids), or example
+    ``inputs=`` (a tensor or a tuple of positional inputs) and keyword ``kwargs=``.
 
-    Every peer runs on its own deep copy of the model, in eval mode, under ``torch.no_grad()``,
-    on CPU, with one random input (seed 0); the model passed in is never touched.
-    ``threads``: intra-op threads for those runs (restored afterwards; None keeps the current
-    setting). One thread is the default: the counts do not depend on it, and on a loaded machine
-    torch's spinning OpenMP workers make a two-thread forward pass 30× slower.
+    Every peer runs on its own deep copy of the model and of the inputs, in eval mode, under
+    ``torch.no_grad()``, on CPU; the model passed in is never touched. ``threads``: intra-op
+    threads for those runs (restored afterwards; None keeps the current setting). One thread
+    is the default: the counts do not depend on it, and on a loaded machine torch's spinning
+    OpenMP workers make a two-thread forward pass 30× slower.
     """
-    from convcost import api
-
     wanted = list(PEERS if peers is None else peers)
     unknown = [p for p in wanted if p not in PEERS]
     if unknown:
         raise InvalidArgumentError(f"unknown peer {unknown[0]!r}; choose from "
                                    f"{', '.join(PEERS)}")
-    module, shape, label = _resolve(model, input_size, name)
-    if len(shape) < 2 or not all(isinstance(d, int) and d > 0 for d in shape):
-        raise InvalidArgumentError(f"input size must be a shape like (1, 3, 224, 224), got "
-                                   f"{shape!r}")
+    module, args, kw, label = _resolve(model, input_size, inputs, kwargs, name)
     if any(p.is_meta for p in module.parameters()) or any(b.is_meta for b in module.buffers()):
         raise InvalidArgumentError("crosscheck runs the model for real: build it on cpu, not on "
                                    "the meta device")
-    analysis = api.analyze(module, shape, name=label)
-    modules = dict(analysis.evaluation.modules)
-    batch = shape[0]
-    gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
-    x = torch.randn(shape, generator=gen)
+    if any(t.is_meta for t in pytree.tree_leaves((args, kw)) if isinstance(t, torch.Tensor)):
+        raise InvalidArgumentError("crosscheck runs the model for real: give inputs on cpu, "
+                                   "not on the meta device")
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        results = _run_peers(wanted, module, x, analysis, batch, modules)
+        # a forward that draws random numbers draws them from a fork: the caller's RNG stays
+        with torch.random.fork_rng(devices=[]):
+            analysis = _analyze(module, args, kw, label)
+            modules = dict(analysis.evaluation.modules)
+            results = _run_peers(wanted, module, args, kw, analysis, modules)
     finally:
         torch.set_num_threads(before)
     t = analysis.totals
-    return CrossCheck(label, shape, t.madds, t.params, results)
+    described = _describe(args, kw)
+    first = tuple(described[0]["shape"]) if described else ()
+    return CrossCheck(label, first, t.madds, t.params, results, described, analysis.device)
 
 
-def _run_peers(wanted: list[str], module: nn.Module, x: torch.Tensor, analysis: Analysis,
-               batch: int, modules: dict[str, str]) -> list[PeerResult]:
+def _analyze(module: nn.Module, args: tuple[Any, ...], kw: dict[str, Any],
+             label: str) -> Analysis:
+    """convcost's own analysis, on the CPU: the kernels the peers run (on meta a few ops
+    decompose otherwise: nn.RNN's first input projection is one mm on the CPU, addmm per step
+    on meta), the same control flow and inputs that hold real tensors (a KV cache). On meta
+    when the CPU run cannot be captured."""
+    from convcost import api
+
+    try:
+        return api.analyze(module, inputs=copy.deepcopy(args), kwargs=copy.deepcopy(kw),
+                           name=label, device="cpu")
+    except ConvcostError:
+        return api.analyze(module, inputs=copy.deepcopy(args), kwargs=copy.deepcopy(kw),
+                           name=label)
+
+
+def copy_model(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module``, in eval mode. Tensors computed from parameters and stored on
+    a module (``torch.nn.utils.weight_norm``'s ``weight``, recomputed before every forward)
+    cannot be deep-copied: they are copied detached."""
+    memo: dict[int, Any] = {}
+    for m in module.modules():
+        for value in vars(m).values():
+            if isinstance(value, torch.Tensor) and not value.is_leaf:
+                memo[id(value)] = value.detach().clone()
+    return copy.deepcopy(module, memo).to("cpu").eval()
+
+
+def _fresh(module: nn.Module, args: tuple[Any, ...],
+           kw: dict[str, Any]) -> tuple[nn.Module, tuple[Any, ...], dict[str, Any]]:
+    return copy_model(module), copy.deepcopy(args), copy.deepcopy(kw)
+
+
+def _run_peers(wanted: list[str], module: nn.Module, args: tuple[Any, ...],
+               kw: dict[str, Any], analysis: Analysis,
+               modules: dict[str, str]) -> list[PeerResult]:
     results: list[PeerResult] = []
+    with torch.no_grad():
+        work, a, k = _fresh(module, args, kw)
+        real = run_real(work, a, k)
+        work, a, k = _fresh(module, args, kw)
+        ctx = observe(work, a, k)
+    ctx.fused = real.fused
     for peer in wanted:
         adapter = ADAPTERS[peer]
-        work = copy.deepcopy(module).to("cpu").eval()
+        if peer == "real":
+            results.append(_check_real(real, analysis, ctx, modules))
+            continue
+        work, a, k = _fresh(module, args, kw)
         try:
             with torch.no_grad():
-                if peer == "real":
-                    results.append(_check_real(run_real(work, (x,)), analysis, modules))
-                    continue
-                run = RUNNERS[peer](work, x)
-            results.append(_check_peer(peer, run, analysis, work, batch, modules))
+                run = RUNNERS[peer](work, a, k)
+            results.append(_check_peer(peer, run, analysis, ctx, modules))
         except PeerMissing as exc:
             results.append(PeerResult(peer, adapter.tool, "skipped", hint=str(exc),
-                                      verified=adapter.verified,
-                                      message=f"{adapter.package} is not installed"))
+                                      verified=adapter.verified, message=str(exc)))
         except Exception as exc:  # a peer's own failure is data, not a crash
-            first = " ".join(str(exc).split())[:300]
-            results.append(PeerResult(peer, adapter.tool, "failed",
-                                      version_of(adapter.package), adapter.verified,
-                                      message=f"{type(exc).__name__}: {first}"))
+            results.append(_failure(peer, adapter, exc, analysis, ctx, a, k))
     return results
 
 
-__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "crosscheck", "plain"]
+def _failure(peer: str, adapter: Adapter, exc: Exception, analysis: Analysis, ctx: Context,
+             args: tuple[Any, ...], kw: dict[str, Any]) -> PeerResult:
+    first = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    pred = predict(adapter, analysis.rows, ctx, ptflops_batch(args, kw))
+    res = PeerResult(peer, adapter.tool, "failed", version_of(adapter.package),
+                     adapter.verified, message=first)
+    if pred.fails is not None:
+        res.status = "raised"
+        res.message = f"{first} (as predicted: {pred.fails.rule})"
+        res.totals.append(Comparison("runs", "raises", "raises", rules={pred.fails.rule: 0}))
+    return res
+
+
+__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "WouldFail", "crosscheck",
+           "make_inputs", "plain", "tracker_names"]

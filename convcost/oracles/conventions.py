@@ -1,93 +1,44 @@
-"""What each peer counts, as data: one adapter per peer, a table from convcost's op labels to
-the quantities the peer charges for such a row, and the named rules that explain every way the
-peer's number departs from convcost's multiply-adds.
+"""What each peer counts, as data: one adapter per peer, and the named rules that explain
+every way the peer's number departs from convcost's multiply-adds.
 
-Pure Python (no torch): a prediction is computed from the analytic engine's rows
-(:class:`convcost.engine.Row`) alone.
+Pure Python (no torch). A peer's predicted figure is convcost's own multiply-adds (from its
+rows, :class:`convcost.engine.Row`) plus one contribution per named :class:`Rule`, computed
+from the rows and from what was observed of the model while it ran
+(:class:`convcost.oracles.context.Context`), by the formulas of
+:mod:`convcost.oracles.quantities`. An adapter has up to three tables, after what the peer
+keys on:
 
-A table key is an op label (``conv2d``) or an op label at a module class (``relu@ReLU``); the
-more specific key wins; every label must be one a counter declares (:mod:`convcost.engine.labels`),
-or the adapter fails at import. A row whose op is in no key contributes nothing (``unmapped``):
-if the peer does count it, the difference shows up as unexplained, never silently.
+* ``table`` and ``aten``: convcost's rows, by op label (``conv2d``) or op label at a module
+  class (``relu@ReLU``), and by aten op (``aten.baddbmm``) for the peers that see aten ops
+  (``torch-flopcounter``, ``ptflops-aten``, ``real``). Each entry is a tuple of :class:`Term`
+  (``coef × quantity(row)``); a row no key lists takes its multiply-adds and ``row_default``.
+* ``calls``: the torch functions the model's code called (``F.relu``, ``torch.einsum``,
+  ``Tensor.matmul``; ``Tensor.matmul@operator`` for ``x @ y``), for the peers that hook or trace
+  functions (fvcore's jit trace, ptflops' patched functionals, thop's function counter).
+* ``modules``: module classes, for the peers that hook modules (thop through the MRO, ptflops by
+  exact type, torchinfo on leaf modules).
 
-Each :class:`Term` is ``coef × quantity(row)``. A term with ``rule=None`` is convcost's own
-multiply-add count (coefficient 1); every other term names the :class:`Rule` that makes the
-peer count it, so a peer's figure decomposes into ``madds + Σ rule contributions``.
+Each call and module entry is a :class:`Hook`: the peer's own count of the products it covers
+(which replaces convcost's multiply-adds of those ops; a difference is charged to the hook's
+rule) and further counts, each with its rule. Every multiply-add of the run belongs to exactly
+one owner per peer: the function call that ran it, if the peer hooks that function; else the
+innermost hooked module around it; else nobody, and then the peer does not count it
+(``unseen_rule``). So ``prediction = convcost madds + Σ rule contributions`` exactly, and a
+difference no rule explains shows up as unexplained, never silently.
+
+A row label in ``table`` must be one a counter declares (:mod:`convcost.engine.labels`), or the
+adapter fails at import.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from fractions import Fraction
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from convcost.engine import Row
-from convcost.engine.labels import CONV_TRANSPOSE_LABELS, Family, declared, labels
-from convcost.formulas import numel
-
-
-def _in_numel(r: Row) -> int:
-    return numel(r.in_shapes[0]) if r.in_shapes else 0
-
-
-def _out_numel(r: Row) -> int:
-    return numel(r.out_shape) if r.out_shape else 0
-
-
-def _bias_adds(r: Row) -> int:
-    # conv / linear / addmm: flops beyond 2·madds are the bias (or added-tensor) adds, 1 per
-    # output element (docs/conventions.md, Convolution and Linear tables)
-    return r.cost.flops - 2 * r.cost.madds
-
-
-def _in_numel_if_affine(r: Row) -> int:
-    # a norm row owns its affine parameters (2C for BatchNorm); none -> no affine
-    return _in_numel(r) if r.cost.params > 0 else 0
-
-
-def _batch(r: Row) -> int:
-    return r.out_shape[0] if r.out_shape else 1
-
-
-def _batch_x_params(r: Row) -> int:
-    return _batch(r) * r.cost.params
-
-
-def _linear_rows_missed(r: Row) -> int:
-    # torchinfo charges batch × (weight + bias) = madds + bias adds only when the input is 2-d;
-    # this is the (negative) remainder for (B, L, in) inputs
-    return _batch_x_params(r) - r.cost.madds - _bias_adds(r)
-
-
-def _transpose_output_side_excess(r: Row) -> int:
-    # weight numel = madds / (N·∏in spatial) (input-side count); output side = that × N·∏out
-    if not r.in_shapes or r.cost.madds == 0:
-        return 0
-    n_in = r.in_shapes[0][0] * math.prod(r.in_shapes[0][2:])
-    n_out = r.out_shape[0] * math.prod(r.out_shape[2:])
-    return r.cost.madds * n_out // n_in - r.cost.madds
-
-
-def _pool_outputs_plus_windows(r: Row) -> int:
-    # thop's average pools: every pooled input (= convcost's pool flops, one per window element)
-    # plus one divide per output
-    return r.cost.flops + _out_numel(r)
-
-
-QUANTITIES: dict[str, Callable[[Row], int]] = {
-    "madds": lambda r: r.cost.madds,
-    "flops": lambda r: r.cost.flops,
-    "bias_adds": _bias_adds,
-    "in_numel": _in_numel,
-    "out_numel": _out_numel,
-    "in_numel_if_affine": _in_numel_if_affine,
-    "batch_x_params": _batch_x_params,
-    "linear_rows_missed": _linear_rows_missed,
-    "transpose_output_side_excess": _transpose_output_side_excess,
-    "pool_windows_plus_outputs": _pool_outputs_plus_windows,
-}
-
+from convcost.engine.labels import declared
+from convcost.oracles.context import ModuleInfo
+from convcost.oracles.quantities import CALL, FAILS, MODULE, ROW
 
 # --- data types ---------------------------------------------------------------------------------
 
@@ -105,323 +56,619 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Term:
     coef: int
-    quantity: str  # key of QUANTITIES
+    quantity: str  # key of quantities.ROW
     rule: str | None = None  # None: convcost's own multiply-adds
     per_sample: bool = False  # divided by the batch (ptflops' module hooks)
 
 
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A count a hook adds beyond products: ``coef × quantity``, charged to ``rule``."""
+
+    quantity: str  # key of quantities.CALL (call hooks) or quantities.MODULE (module hooks)
+    rule: str
+    coef: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """What a peer counts for one function call or one module call."""
+
+    products: str = "zero"  # quantity: the peer's count of the products the hook covers
+    rule: str | None = None  # explains products − convcost's multiply-adds of what it covers
+    extra: tuple[Extra, ...] = ()
+    per_sample: bool = False  # divided by the batch (ptflops' module hooks)
+    at_root: bool = False  # the peer reports it at the root module (thop's function counter)
+
+
 @dataclass(frozen=True)
 class Adapter:
-    """What one peer counts, per convcost row."""
+    """What one peer counts."""
 
     peer: str
     tool: str  # how the user calls it
     package: str  # distribution name, for the version and the install hint
-    verified: str  # version the table was verified on
+    verified: str  # version the tables were verified on
     metric: str  # the peer's number: madds-like ("MACs") or flops
-    table: Mapping[str, tuple[Term, ...]]
     rules: tuple[Rule, ...]
+    table: Mapping[str, tuple[Term, ...]] = field(default_factory=dict)  # by convcost label
+    aten: Mapping[str, tuple[Term, ...]] = field(default_factory=dict)  # by aten op
+    row_default: tuple[Term, ...] = ()  # a row no key lists (after M, below)
+    calls: Mapping[str, Hook] = field(default_factory=dict)
+    call_default: Hook | None = None  # any other call (fvcore traces through everything)
+    modules: Mapping[str, Hook] = field(default_factory=dict)
+    module_match: str = "mro"  # "mro" (isinstance, most derived first), "exact", "leaf"
+    zero_modules: frozenset[str] = frozenset()  # registered as costing nothing (thop zero_ops)
+    module_hides_calls: bool = False  # a hooked module's calls are not counted on their own
+    unseen_rule: str | None = None  # products no hook covers: the peer counts 0
+    function_mode: bool = False  # runs under a TorchFunctionMode: never sees a fast path
+    hooks_modules: str = "all"  # per-module hooks it adds: all, rules, root-children, none
+    inputs_split: bool = False  # traced inputs become separate tensors (fvcore's jit trace)
     truncate: bool = False  # the peer returns int() of a fractional figure
-    rest_zero: bool = False  # dispatch-level peers: an unlisted op without madds counts 0
-    fallback: tuple[Term, ...] | None = None  # the terms of any row the table does not list
     per_sample_rule: str | None = None  # the rule a per-sample split of madds is charged to
+    per_path_rule: str | None = None  # module hooks count once per path to a shared module
+    fails_if: tuple[tuple[str, str], ...] = ()  # (condition in quantities.FAILS, rule)
+    patches_attributes: bool = False  # hooks functions by replacing module attributes
+    install: str = ""  # the pip argument that installs it, when not just the package
 
     @property
     def hint(self) -> str:
-        return f"pip install {self.package}"
+        """How to install it: the oracles extra (which pins every peer)."""
+        return f"pip install 'convcost[oracles]' ({self.install or self.package})"
 
     def __post_init__(self) -> None:
         declared(*(key.partition("@")[0] for key in self.table))
+        for table, hooks in ((CALL, [*self.calls.values(), *filter(None, [self.call_default])]),
+                             (MODULE, list(self.modules.values()))):
+            for hook in hooks:
+                for q in (hook.products, *(e.quantity for e in hook.extra)):
+                    if q not in table:
+                        raise KeyError(f"{self.peer}: unknown quantity {q!r}")
+        for terms in (*self.table.values(), *self.aten.values(), self.row_default):
+            for t in terms:
+                if t.quantity not in ROW:
+                    raise KeyError(f"{self.peer}: unknown quantity {t.quantity!r}")
+        ids = {r.id for r in self.rules}
+        named = {t.rule for ts in (*self.table.values(), *self.aten.values(), self.row_default)
+                 for t in ts}
+        for hook in (*self.calls.values(), *self.modules.values(),
+                     *filter(None, [self.call_default])):
+            named |= {hook.rule, *(e.rule for e in hook.extra)}
+        named |= {self.unseen_rule, self.per_sample_rule, self.per_path_rule,
+                  *(rule for _, rule in self.fails_if)}
+        for cond, _ in self.fails_if:
+            if cond not in FAILS:
+                raise KeyError(f"{self.peer}: unknown failure condition {cond!r}")
+        stray = sorted(r for r in named if r is not None and r not in ids)
+        if stray:
+            raise KeyError(f"{self.peer}: rules used but not declared: {stray}")
 
-    def terms_for(self, row: Row) -> tuple[Term, ...] | None:
-        """The terms for ``row``: ``op@Module`` first, then ``op``; None = unmapped."""
-        found = self.table.get(f"{row.op}@{row.module}")
+    def row_terms(self, row: Row, info: ModuleInfo | None) -> tuple[Term, ...]:
+        """The terms for ``row``: its aten op, ``op@Module`` (by MRO), then ``op``."""
+        found = self.aten.get(row.aten)
+        if found is None and info is not None:
+            for cls in info.nn_classes:
+                found = self.table.get(f"{row.op}@{cls}")
+                if found is not None:
+                    break
+        if found is None:
+            found = self.table.get(f"{row.op}@{row.module}")
         if found is None:
             found = self.table.get(row.op)
-        if found is None and self.rest_zero and row.cost.madds == 0:
-            return ()
-        return self.fallback if found is None else found
+        return (M, *self.row_default) if found is None else found
+
+    def module_hook(self, info: ModuleInfo | None) -> Hook | None:
+        """The hook the peer attaches to this module, if any (its own lookup rule)."""
+        if info is None or not self.modules:
+            return None
+        if self.module_match == "exact":
+            return self.modules.get(info.cls) if info.torch_nn else None
+        if self.module_match == "leaf":
+            if not info.leaf:
+                return None
+            for cls in info.nn_classes:
+                if cls in self.modules:
+                    return self.modules[cls]
+            if "Conv" in info.cls and "name~Conv" in self.modules:
+                return self.modules["name~Conv"]
+            return self.modules.get("*")
+        for cls in info.nn_classes:
+            if cls in self.modules:
+                return self.modules[cls]
+            if cls in self.zero_modules:
+                return None
+        return None
 
 
 M = Term(1, "madds")  # convcost's multiply-adds, no rule needed
-_TCONVS = tuple(sorted(CONV_TRANSPOSE_LABELS))
-_CONVS = tuple(sorted(labels(Family.CONV) - CONV_TRANSPOSE_LABELS))
-_DENSE = (*_CONVS, *_TCONVS, *sorted(labels(Family.LINEAR)))  # linear, matmul, addmm
-_ADAPTIVE_AVG_MODULES = ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d")
-_ADAPTIVE_AVG_OPS = ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d")
 
 
-def _adaptive_avg_keys() -> list[str]:
-    # nn.AdaptiveAvgPool2d(1) runs as aten.mean (convcost label "mean"); the peers see the module
-    # (or, for fvcore, aten::adaptive_avg_pool2d in the trace)
-    return [*_ADAPTIVE_AVG_OPS, *(f"mean@{m}" for m in _ADAPTIVE_AVG_MODULES)]
+def uncounted(rule: str) -> tuple[Term, ...]:
+    """A row whose products the peer does not count: convcost's madds, then minus them."""
+    return (M, Term(-1, "madds", rule))
 
+
+
+def _hooks(names: Iterable[str], hook: Hook) -> dict[str, Hook]:
+    return dict.fromkeys(names, hook)
+
+
+_D = ("1d", "2d", "3d")
+_POOL_MODULES = tuple(f"{a}{k}Pool{d}" for a in ("", "Adaptive") for k in ("Max", "Avg")
+                      for d in _D)
+_POOL_FUNCTIONS = tuple(f"F.{a}{k}_pool{d}" for a in ("", "adaptive_") for k in ("max", "avg")
+                        for d in _D)
+_MATMULS = ("torch.matmul", "Tensor.matmul", "Tensor.matmul@operator", "torch.mm",
+            "Tensor.mm")
+_RECURRENT = ("torch.lstm", "torch.gru", "torch.rnn_tanh", "torch.rnn_relu")
+_FUSED_CALLS = ("torch._native_multi_head_attention", "torch._transformer_encoder_layer_fwd")
 
 # --- fvcore -------------------------------------------------------------------------------------
 
 FVCORE_V = "0.1.5.post20221221"
+_FV = "fvcore"
 _FV_RULES = (
-    Rule("fvcore-bn-per-element", "fvcore",
-         "aten::batch_norm in eval (batchnorm_flop_jit): 1 per input element, 2 with affine",
+    Rule("fvcore-bn-per-element", _FV,
+         "aten::batch_norm (batchnorm_flop_jit): eval 1 per input element, 2 with affine; "
+         "training (batch statistics) 4, 5 with affine", FVCORE_V),
+    Rule("fvcore-norm-per-element", _FV,
+         "aten::instance_norm, group_norm, layer_norm (norm_flop_counter): 4 per element, 5 "
+         "with affine", FVCORE_V),
+    Rule("fvcore-adaptive-avg-pool-inputs", _FV,
+         "aten::adaptive_avg_pool2d (F.adaptive_avg_pool2d, nn.AdaptiveAvgPool2d, "
+         "F.interpolate(mode='area') on 4-d input): 1 per input element; the 1-d and 3-d ops "
+         "have no handle", FVCORE_V),
+    Rule("fvcore-upsample", _FV,
+         "F.interpolate / nn.Upsample: aten::upsample_nearest2d 1 per output element, "
+         "upsample_bilinear2d 4; nearest on 3-d or 5-d input, linear, trilinear, bicubic and "
+         "nearest-exact run ops with no handle: 0", FVCORE_V),
+    Rule("fvcore-grid-sample", _FV, "aten::grid_sampler: 4 per output element (\"assume "
+         "bilinear\")", FVCORE_V),
+    Rule("fvcore-conv-padding-mode", _FV,
+         "a convolution with padding='same' or 'valid' traces as aten::_convolution_mode, "
+         "which has no handle: its products count 0", FVCORE_V),
+    Rule("fvcore-matmul-first-operand", _FV,
+         "aten::matmul / mm (matmul_flop_jit): prod(a.shape) · b.shape[-1], so the batch "
+         "dims of a broadcast second operand are not counted", FVCORE_V),
+    Rule("fvcore-matmul-vector-operand", _FV,
+         "matmul_flop_jit asserts a[-1] == b[-2]: a 1-d second operand (matrix × vector) "
+         "makes FlopCountAnalysis raise IndexError", FVCORE_V),
+    Rule("fvcore-einsum-optimal-path", _FV,
+         "aten::einsum (einsum_flop_jit): except two bmm-like equations, the 'Optimized FLOP "
+         "count' line of np.einsum_path(optimize='optimal'), which prints 4 significant "
+         "digits, halved and floored (a float): the optimal contraction order, not torch's, "
+         "and one multiply per element for a contraction that sums nothing", FVCORE_V),
+    Rule("fvcore-sdpa-unsupported", _FV,
+         "aten::scaled_dot_product_attention has no handle: 0, listed as unsupported",
          FVCORE_V),
-    Rule("fvcore-norm-per-element", "fvcore",
-         "group_norm / layer_norm (norm_flop_counter): 4 per element, 5 with affine", FVCORE_V),
-    Rule("fvcore-adaptive-avg-pool-inputs", "fvcore",
-         "aten::adaptive_avg_pool2d: 1 per input element (elementwise_flop_counter(1, 0))",
+    Rule("fvcore-fused-kernels", _FV,
+         "nn.MultiheadAttention's fast path (aten::_native_multi_head_attention: eval, no "
+         "grad, batch_first, self-attention) has no handle: 0; nn.TransformerEncoderLayer "
+         "runs op by op under fvcore (its scope hooks turn the layer's fast path off) but its "
+         "self-attention still takes MHA's; at the root the traced inputs are distinct "
+         "values, so `query is key` fails and MHA runs op by op", FVCORE_V),
+    Rule("fvcore-recurrent-unsupported", _FV,
+         "aten::lstm, gru, rnn_tanh, rnn_relu have no handle: nn.LSTM/GRU/RNN count 0",
          FVCORE_V),
-    Rule("fvcore-sdpa-unsupported", "fvcore",
-         "scaled_dot_product_attention is not in its handles: 0, listed as unsupported",
-         FVCORE_V),
+    Rule("fvcore-autograd-function-opaque", _FV,
+         "a custom torch.autograd.Function traces as one prim::PythonOp, which has no handle: "
+         "the products inside its forward count 0", FVCORE_V),
+    Rule("fvcore-dead-code", _FV,
+         "the jit trace keeps only ops whose results reach the model's outputs: products "
+         "whose result is dropped (an early-exit classifier left unused) count 0", FVCORE_V),
+    Rule("fvcore-module-in-autograd-function", _FV,
+         "a module called inside a custom autograd Function's forward (RevNet's reversible "
+         "blocks) breaks the traced scopes: FlopCountAnalysis raises RuntimeError "
+         "(unordered_map::at)", FVCORE_V),
+    Rule("fvcore-trace-outputs", _FV,
+         "torch.jit's tracer accepts tensors, tuples, lists and dicts as outputs: a model "
+         "returning another object (a transformers Cache with use_cache=True) or None makes "
+         "FlopCountAnalysis raise RuntimeError", FVCORE_V),
+    Rule("fvcore-no-handle", _FV,
+         "any other op with products and no handle counts 0: aten::baddbmm, mv, dot, addmv, "
+         "bilinear, tensordot...; a Python-level function is traced through, so only its "
+         "convolution, mm, addmm and bmm count", FVCORE_V),
 )
+_NORM_CALLS = {
+    "F.batch_norm": Hook(extra=(Extra("fv_batch_norm", "fvcore-bn-per-element"),)),
+    "F.instance_norm": Hook(extra=(Extra("fv_instance_norm", "fvcore-norm-per-element"),)),
+    "F.layer_norm": Hook(extra=(Extra("fv_layer_norm", "fvcore-norm-per-element"),)),
+    "F.group_norm": Hook(extra=(Extra("fv_group_norm", "fvcore-norm-per-element"),)),
+}
 FVCORE = Adapter(
-    peer="fvcore", tool="fvcore.nn.FlopCountAnalysis(model, x).total()", package="fvcore",
-    verified=FVCORE_V, metric="madds-like (1 per multiply-add)",
-    table={
-        **{k: (M,) for k in _DENSE},
-        "batch_norm": (Term(1, "in_numel", "fvcore-bn-per-element"),
-                       Term(1, "in_numel_if_affine", "fvcore-bn-per-element")),
-        **{k: (Term(4, "in_numel", "fvcore-norm-per-element"),
-               Term(1, "in_numel_if_affine", "fvcore-norm-per-element"))
-           for k in ("layer_norm", "group_norm")},
-        **{k: (Term(1, "in_numel", "fvcore-adaptive-avg-pool-inputs"),)
-           for k in _adaptive_avg_keys()},
-        "attention": (M, Term(-1, "madds", "fvcore-sdpa-unsupported")),
-        # 0: relu is in _IGNORED_OPS; the other activations, pools, add, mul, mean are
-        # unsupported (0, listed by unsupported_ops()); cat, copies, views ignored
-        **{k: () for k in ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu",
-                           "gelu", "tanh", "softmax", "max_pool1d", "max_pool2d", "max_pool3d",
-                           "avg_pool1d", "avg_pool2d", "avg_pool3d", "add", "sub", "mul",
-                           "gate_mul", "div", "mean", "cat", "copy", "pad", "fill",
-                           "unused_params")},
-    },
+    peer="fvcore", tool="fvcore.nn.FlopCountAnalysis(model, inputs).total()",
+    package="fvcore", verified=FVCORE_V, metric="madds-like (1 per multiply-add)",
     rules=_FV_RULES,
+    calls={
+        **_hooks((f"F.conv{d}" for d in _D), Hook("fv_conv", "fvcore-conv-padding-mode")),
+        **_hooks((f"F.conv_transpose{d}" for d in _D), Hook("fv_inner", "fvcore-no-handle")),
+        **_hooks(("F.linear", "torch.bmm", "Tensor.bmm", "torch.addmm", "Tensor.addmm",
+                  # the recurrent cells trace as their linear ops
+                  "torch.lstm_cell", "torch.gru_cell", "torch.rnn_tanh_cell",
+                  "torch.rnn_relu_cell"), Hook("fv_inner", "fvcore-no-handle")),
+        **_hooks(_MATMULS, Hook("fv_matmul", "fvcore-matmul-first-operand")),
+        "torch.einsum": Hook("fv_einsum", "fvcore-einsum-optimal-path"),
+        "F.scaled_dot_product_attention": Hook("zero", "fvcore-sdpa-unsupported"),
+        **_hooks(_RECURRENT, Hook("zero", "fvcore-recurrent-unsupported")),
+        **_hooks(_FUSED_CALLS, Hook("zero", "fvcore-fused-kernels")),
+        **_NORM_CALLS,
+        "F.adaptive_avg_pool2d": Hook(extra=(Extra("fv_adaptive_avg_pool2d",
+                                                   "fvcore-adaptive-avg-pool-inputs"),)),
+        **_hooks(("F.interpolate", "F.upsample", "F.upsample_bilinear", "F.upsample_nearest"),
+                 Hook(extra=(Extra("fv_interpolate", "fvcore-upsample"),))),
+        "F.grid_sample": Hook(extra=(Extra("fv_grid_sample", "fvcore-grid-sample"),)),
+        "autograd.Function": Hook("zero", "fvcore-autograd-function-opaque"),
+        "dead": Hook("zero", "fvcore-dead-code"),
+    },
+    call_default=Hook("fv_default", "fvcore-no-handle"),
+    hooks_modules="all", inputs_split=True,
+    fails_if=(("module_in_autograd_function", "fvcore-module-in-autograd-function"),
+              ("output_not_traceable", "fvcore-trace-outputs")),
 )
 
 # --- thop ---------------------------------------------------------------------------------------
 
 THOP_V = "2.2.3"
+_TH = "thop"
 _THOP_RULES = (
-    Rule("thop-norm-2-per-element", "thop",
-         "count_normalization: calculate_norm = 2 per input element (BatchNorm, LayerNorm, "
-         "GroupNorm, InstanceNorm modules)", THOP_V),
-    Rule("thop-norm-affine-doubles", "thop",
-         "count_normalization: × 2 again with affine / elementwise_affine -> 4 per element",
+    Rule("thop-norm-2-per-element", _TH,
+         "count_normalization (every _NormBase: BatchNorm, InstanceNorm; LayerNorm, GroupNorm, "
+         "RMSNorm): calculate_norm = 2 per input element", THOP_V),
+    Rule("thop-norm-affine-doubles", _TH,
+         "count_normalization: × 2 again with `affine` / `elementwise_affine` (4 per element)",
          THOP_V),
-    Rule("thop-avg-pool-windows-and-divides", "thop",
-         "count_avgpool / count_adap_avgpool: 1 add per pooled input (exact windows) + 1 divide "
-         "per output, where convcost counts the window elements only; windows clipped by "
-         "count_include_pad=False or ceil_mode are not modelled", THOP_V),
-    Rule("thop-prelu-per-element", "thop", "count_prelu: 1 per input element in eval", THOP_V),
+    Rule("thop-avg-pool-windows-and-divides", _TH,
+         "count_avgpool / count_adap_avgpool: 1 add per pooled input (windows clipped to the "
+         "input, or to the padded input with count_include_pad) + 1 divide per output, where "
+         "convcost counts each window at full kernel size", THOP_V),
+    Rule("thop-prelu-per-element", _TH, "count_prelu: 1 per input element in eval", THOP_V),
+    Rule("thop-softmax-module", _TH,
+         "count_softmax (nn.Softmax, LogSoftmax, Softmin, Softmax2d modules): 3n − 1 per row "
+         "of n (n exp, n − 1 adds, n divides), + 1 per row for LogSoftmax, + 1 per element for "
+         "Softmin; F.softmax is not counted", THOP_V),
+    Rule("thop-upsample-per-output", _TH,
+         "count_upsample (nn.Upsample modules): per output element nearest 0, linear 5, "
+         "bilinear 11, bicubic 259, trilinear 31; F.interpolate is not counted", THOP_V),
+    Rule("thop-conv-module-shapes", _TH,
+         "count_convNd / count_convtNd: from the module's own input and output: prod(output) "
+         "· C_in/groups · prod(k) (transposed: prod(input) · C_out/groups · prod(k)); any "
+         "subclass of nn.Conv*d through the MRO", THOP_V),
+    Rule("thop-linear-module-shapes", _TH,
+         "count_linear: in_features × output numel (any nn.Linear subclass)", THOP_V),
+    Rule("thop-bilinear-module", _TH, "count_bilinear: (in1 + 1) · in2 per output element",
+         THOP_V),
+    Rule("thop-recurrent-cell-formula", _TH,
+         "count_rnn / count_gru / count_lstm and the cells: thop's per-cell formula (gate "
+         "products + biases + elementwise work) × the cell evaluations, not the products alone",
+         THOP_V),
+    Rule("thop-mha-module", _TH,
+         "count_multihead_attention (also F.multi_head_attention_forward outside the module): "
+         "projections + both attention products + softmax (3n − 1 per row)", THOP_V),
+    Rule("thop-function-counter", _TH,
+         "_FunctionCounter (a TorchFunctionMode) counts torch.matmul, Tensor.matmul / @, "
+         "bmm, F.linear and F.scaled_dot_product_attention run outside every module that has "
+         "a rule, as y.numel() · a.shape[-1]; per layer it reports them at the root", THOP_V),
+    Rule("thop-einsum-two-operands", _TH,
+         "_count_einsum: two operands only (a product of every label both hold or the output "
+         "keeps, size-1 dims dropped); three or more operands: 0", THOP_V),
+    Rule("thop-hook-tensor-input", _TH,
+         "its module hooks read x[0].shape: a hooked module (a subclass of nn.Conv2d, say) "
+         "called with a tuple makes profile() raise AttributeError", THOP_V),
+    Rule("thop-hook-tensor-input", _TH,
+         "its module hooks read x[0].shape and y.shape: a hooked module (a subclass of "
+         "nn.Conv2d, say) that takes or returns a tuple makes profile() raise AttributeError",
+         THOP_V),
+    Rule("thop-unhooked-products", _TH,
+         "products neither in a module with a rule nor in a counted function count 0: "
+         "F.conv2d outside nn.Conv*d, torch.addmm (GPT-2's Conv1D), mm, baddbmm, mv...",
+         THOP_V),
 )
-_NORM_MODULES = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
+_THOP_NORM = Hook(extra=(Extra("thop_norm", "thop-norm-2-per-element"),
+                         Extra("thop_norm_affine", "thop-norm-affine-doubles")))
+_THOP_FN = Hook("thop_matmul", "thop-function-counter", at_root=True)
 THOP = Adapter(
-    peer="thop", tool="thop.profile(model, (x,))", package="ultralytics-thop", verified=THOP_V,
-    metric="madds-like (\"MACs\")",
-    table={
-        **{k: (M,) for k in (*_CONVS, *_TCONVS, "linear", "matmul", "attention")},
-        **{f"batch_norm@{m}": (Term(2, "in_numel", "thop-norm-2-per-element"),
-                               Term(2, "in_numel_if_affine", "thop-norm-affine-doubles"))
-           for m in _NORM_MODULES},
-        "layer_norm@LayerNorm": (Term(2, "in_numel", "thop-norm-2-per-element"),
-                                 Term(2, "in_numel_if_affine", "thop-norm-affine-doubles")),
-        "group_norm@GroupNorm": (Term(2, "in_numel", "thop-norm-2-per-element"),
-                                 Term(2, "in_numel_if_affine", "thop-norm-affine-doubles")),
-        **{k: (Term(1, "pool_windows_plus_outputs", "thop-avg-pool-windows-and-divides"),)
-           for k in (*_adaptive_avg_keys(), "avg_pool1d@AvgPool1d", "avg_pool2d@AvgPool2d",
-                     "avg_pool3d@AvgPool3d")},
-        "prelu@PReLU": (Term(1, "in_numel", "thop-prelu-per-element"),),
-        # 0: ReLU, ReLU6, LeakyReLU, max pools are zero_ops; SiLU, Sigmoid, Hardswish,
-        # Hardsigmoid, GELU have no rule; x + y, x * g, torch.cat are not module calls
-        **{k: () for k in ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu",
-                           "gelu", "tanh", "max_pool1d", "max_pool2d", "max_pool3d", "add",
-                           "sub", "mul", "gate_mul", "div", "mean", "cat", "copy", "pad",
-                           "fill", "unused_params")},
+    peer="thop", tool="thop.profile(model, inputs)", package="ultralytics-thop",
+    verified=THOP_V, metric="madds-like (\"MACs\")", rules=_THOP_RULES,
+    modules={
+        **_hooks((f"Conv{d}" for d in _D), Hook("thop_conv", "thop-conv-module-shapes")),
+        **_hooks((f"ConvTranspose{d}" for d in _D),
+                 Hook("thop_convt", "thop-conv-module-shapes")),
+        **_hooks(("_NormBase", "LayerNorm", "GroupNorm", "RMSNorm"), _THOP_NORM),
+        "PReLU": Hook(extra=(Extra("thop_prelu", "thop-prelu-per-element"),)),
+        **_hooks(("Softmax", "LogSoftmax", "Softmin", "Softmax2d"),
+                 Hook(extra=(Extra("thop_softmax", "thop-softmax-module"),))),
+        **_hooks((f"AvgPool{d}" for d in _D),
+                 Hook(extra=(Extra("thop_avgpool", "thop-avg-pool-windows-and-divides"),))),
+        **_hooks((f"AdaptiveAvgPool{d}" for d in _D),
+                 Hook(extra=(Extra("thop_adaptive_avgpool",
+                                   "thop-avg-pool-windows-and-divides"),))),
+        "Linear": Hook("thop_linear", "thop-linear-module-shapes"),
+        "Bilinear": Hook("thop_bilinear", "thop-bilinear-module"),
+        **_hooks(("Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"),
+                 Hook(extra=(Extra("thop_upsample", "thop-upsample-per-output"),))),
+        **_hooks(("RNN", "GRU", "LSTM"), Hook("thop_rnn", "thop-recurrent-cell-formula")),
+        **_hooks(("RNNCell", "GRUCell", "LSTMCell"),
+                 Hook("thop_rnn_cell", "thop-recurrent-cell-formula")),
+        "MultiheadAttention": Hook("thop_mha", "thop-mha-module"),
+        "Embedding": Hook(),  # count_embedding: a rule that adds nothing (it still hides calls)
     },
-    rules=_THOP_RULES,
+    zero_modules=frozenset({
+        "_ConstantPadNd", "_ReflectionPadNd", "_ReplicationPadNd", "_CircularPadNd",
+        "_DropoutNd", "ReLU", "ReLU6", "LeakyReLU", "MaxPool1d", "MaxPool2d", "MaxPool3d",
+        "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "FractionalMaxPool2d",
+        "FractionalMaxPool3d", "_MaxUnpoolNd", "Sequential", "ModuleList", "ModuleDict",
+        "ParameterList", "ParameterDict", "Identity", "Flatten", "Unflatten", "Unfold",
+        "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"}),
+    module_hides_calls=True,
+    calls={
+        **_hooks(("torch.matmul", "Tensor.matmul", "Tensor.matmul@operator",
+                  "Tensor.__matmul__", "torch.bmm", "Tensor.bmm", "F.linear"), _THOP_FN),
+        "torch.einsum": Hook("thop_einsum", "thop-einsum-two-operands", at_root=True),
+        "F.multi_head_attention_forward": Hook("thop_mha_forward", "thop-mha-module",
+                                               at_root=True),
+        "F.scaled_dot_product_attention": Hook("thop_sdpa", "thop-function-counter",
+                                               at_root=True),
+    },
+    unseen_rule="thop-unhooked-products",
+    function_mode=True,
 )
 
 # --- ptflops, pytorch backend -------------------------------------------------------------------
 
 PTFLOPS_V = "0.7.5"
+_PT = "ptflops-pytorch"
 _PT_RULES = (
-    Rule("ptflops-bias-adds", "ptflops-pytorch",
+    Rule("ptflops-bias-adds", _PT,
          "conv_flops_counter_hook / linear_flops_counter_hook: + 1 per output element for the "
          "bias", PTFLOPS_V),
-    Rule("ptflops-bn-per-element", "ptflops-pytorch",
-         "bn_flops_counter_hook: 1 per input element, × 2 with affine (a LayerNorm has no "
-         "`affine` attribute: 1)", PTFLOPS_V),
-    Rule("ptflops-activation-module-hook", "ptflops-pytorch",
+    Rule("ptflops-conv-module-shapes", _PT,
+         "conv_flops_counter_hook: prod(k) · in_channels · out_channels/groups per output "
+         "position (input position when transposed), from the module's attributes",
+         PTFLOPS_V),
+    Rule("ptflops-linear-module-shapes", _PT,
+         "linear_flops_counter_hook: input[-1] · output[-1] · prod(input[:-1])", PTFLOPS_V),
+    Rule("ptflops-bn-per-element", _PT,
+         "bn_flops_counter_hook (BatchNorm, InstanceNorm, GroupNorm, LayerNorm modules): 1 per "
+         "input element, × 2 with `affine` (a LayerNorm has no `affine` attribute: 1)",
+         PTFLOPS_V),
+    Rule("ptflops-activation-module-hook", _PT,
          "relu_flops_counter_hook: 1 per output element of nn.ReLU, ReLU6, PReLU, ELU, "
          "LeakyReLU, GELU", PTFLOPS_V),
-    Rule("ptflops-pool-module-hook", "ptflops-pytorch",
+    Rule("ptflops-pool-module-hook", _PT,
          "pool_flops_counter_hook: 1 per input element of every nn.*Pool* module", PTFLOPS_V),
-    Rule("ptflops-functional-double-count", "ptflops-pytorch",
-         "patch_functional also counts F.relu, F.gelu, F.silu, F.softmax and every F.*pool* "
-         "(1 per input element, whole batch), so modules that call them (nn.ReLU, nn.MaxPool2d, "
-         "nn.AdaptiveAvgPool2d, ...) are counted a second time; nn.ReLU6 calls F.hardtanh, "
-         "which is not patched", PTFLOPS_V),
-    Rule("ptflops-per-sample-module-hooks", "ptflops-pytorch",
-         "compute_average_flops_cost divides the module-hook sum by the batch ('per image'); "
-         "the patched functional counts stay whole-batch; the total is int()", PTFLOPS_V),
+    Rule("ptflops-upsample-module-hook", _PT,
+         "upsample_flops_counter_hook reads output[0], the first sample: its element count",
+         PTFLOPS_V),
+    Rule("ptflops-recurrent-formula", _PT,
+         "rnn_flops_counter_hook: per layer w_ih + w_hh numel + gate work (RNN H, GRU 7H, LSTM "
+         "10H) + both biases, × input.shape[0] × input.shape[1] (whatever batch_first says), × 2 "
+         "bidirectional; the reverse direction's weights are not read", PTFLOPS_V),
+    Rule("ptflops-mha-module-hook", _PT,
+         "multihead_attention_counter_hook: Q scaling, the three projections (k·kdim², v·vdim²), "
+         "in-projection bias, per head QKᵀ + softmax (1 per score) + AV, output projection with "
+         "bias", PTFLOPS_V),
+    Rule("ptflops-mha-three-positional-inputs", _PT,
+         "multihead_attention_counter_hook unpacks `q, k, v = input`: a MultiheadAttention "
+         "called with other than three positional tensors makes the run fail", PTFLOPS_V),
+    Rule("ptflops-patched-functionals", _PT,
+         "patch_functional counts F.relu, prelu, elu, relu6, gelu, silu, softmax and every "
+         "F.*pool* (1 per input element) and F.interpolate / upsample (prod(size) · N·C, or "
+         "input numel · scale_factor^dims, fractional for fractional factors), whole batch, "
+         "wherever they are called from by their module attribute (a reference taken before "
+         "the patch, like transformers' `self.act = nn.functional.gelu`, is not counted): "
+         "nn.ReLU, nn.GELU and the pool modules (which call them) are counted twice; nn.ReLU6 "
+         "calls F.hardtanh (unpatched), F.relu6 in a custom module is counted; "
+         "F.hardswish, hardsigmoid, sigmoid are not patched; F.interpolate(mode='area') calls "
+         "the patched adaptive pool; F.local_response_norm's avg pool, Tensor.mul and add, "
+         "and F.multi_head_attention_forward's softmax and bmm are counted too", PTFLOPS_V),
+    Rule("ptflops-tensor-ops", _PT,
+         "patch_tensor_ops counts torch.matmul, Tensor.matmul, mm, bmm (prod(a) · b[-1]), "
+         "addmm, baddbmm (+ the added tensor's numel), torch.mul / add and Tensor.mul / add "
+         "(1 per broadcast element), whole batch; the operators @, +, * and in-place methods "
+         "are not patched", PTFLOPS_V),
+    Rule("ptflops-unhooked-products", _PT,
+         "products outside the exact nn classes it hooks and its patched functions count 0: "
+         "F.conv2d in a custom module, a subclass of nn.Conv2d (type(m) is looked up, not the "
+         "MRO; a parametrization swaps the class too), einsum, @, baddbmm called as a method",
+         PTFLOPS_V),
+    Rule("ptflops-shared-module-per-path", _PT,
+         "accumulate_flops walks the children: a hooked module reached under k names (a "
+         "module shared by several parents) is summed k times", PTFLOPS_V),
+    Rule("ptflops-per-sample-module-hooks", _PT,
+         "compute_average_flops_cost divides the module-hook sum by the batch counter (len of "
+         "the root's first positional input; 1 when the inputs are passed as keywords); the "
+         "patched function counts stay whole-batch; the total is int()", PTFLOPS_V),
 )
-# (convcost op label, module class) of every pool module ptflops hooks; each calls F.*pool*
-_PT_POOLS = tuple(
-    [(f"{kind}_pool{d}d", f"{kind.title()}Pool{d}d") for kind in ("max", "avg") for d in (1, 2, 3)]
-    + [(f"adaptive_{kind}_pool{d}d", f"Adaptive{kind.title()}Pool{d}d")
-       for kind in ("max", "avg") for d in (1, 2, 3)]
-    + [("mean", m) for m in _ADAPTIVE_AVG_MODULES])
-
-
-def _pool_module_terms(patched: bool) -> tuple[Term, ...]:
-    hook = Term(1, "in_numel", "ptflops-pool-module-hook", per_sample=True)
-    if not patched:
-        return (hook,)
-    return (hook, Term(1, "in_numel", "ptflops-functional-double-count"))
-
-
+_PT_ACT = Hook(extra=(Extra("pt_out_numel", "ptflops-activation-module-hook"),),
+               per_sample=True)
+_PT_FN = Hook(extra=(Extra("pt_numel", "ptflops-patched-functionals"),))
 PTFLOPS_PYTORCH = Adapter(
     peer="ptflops-pytorch",
     tool="ptflops.get_model_complexity_info(model, res, backend='pytorch')",
-    package="ptflops", verified=PTFLOPS_V, metric="madds-like (\"MACs\")",
-    table={
-        **{f"{op}@{op[:-2].replace('conv_transpose', 'ConvTranspose').replace('conv', 'Conv')}"
-           f"{op[-2:]}": (Term(1, "madds", per_sample=True),
-                          Term(1, "bias_adds", "ptflops-bias-adds", per_sample=True))
-           for op in (*_CONVS, *_TCONVS)},
-        "linear@Linear": (Term(1, "madds", per_sample=True),
-                          Term(1, "bias_adds", "ptflops-bias-adds", per_sample=True)),
-        **{f"batch_norm@{m}": (
-            Term(1, "in_numel", "ptflops-bn-per-element", per_sample=True),
-            Term(1, "in_numel_if_affine", "ptflops-bn-per-element", per_sample=True))
-           for m in _NORM_MODULES},
-        "layer_norm@LayerNorm": (Term(1, "in_numel", "ptflops-bn-per-element", per_sample=True),),
-        "group_norm@GroupNorm": (
-            Term(1, "in_numel", "ptflops-bn-per-element", per_sample=True),
-            Term(1, "in_numel_if_affine", "ptflops-bn-per-element", per_sample=True)),
-        "relu@ReLU": (Term(1, "out_numel", "ptflops-activation-module-hook", per_sample=True),
-                      Term(1, "in_numel", "ptflops-functional-double-count")),
-        "relu6@ReLU6": (Term(1, "out_numel", "ptflops-activation-module-hook",
-                             per_sample=True),),
-        "leaky_relu@LeakyReLU": (Term(1, "out_numel", "ptflops-activation-module-hook",
-                                      per_sample=True),),
-        "gelu@GELU": (Term(1, "out_numel", "ptflops-activation-module-hook", per_sample=True),
-                      Term(1, "in_numel", "ptflops-functional-double-count")),
-        "silu@SiLU": (Term(1, "in_numel", "ptflops-functional-double-count"),),
-        "softmax@Softmax": (Term(1, "in_numel", "ptflops-functional-double-count"),),
-        **{f"{op}@{mod}": _pool_module_terms(True) for op, mod in _PT_POOLS},
-        # 0: Sigmoid, Hardswish, Hardsigmoid modules and F.hardswish / torch.sigmoid are not
-        # hooked; `x + y` and `x * g` (operators) are not patched, only torch.add / Tensor.add
-        **{k: () for k in ("hardswish", "hardsigmoid", "sigmoid", "tanh", "add", "sub", "mul",
-                           "gate_mul", "div", "mean", "cat", "copy", "pad", "fill",
-                           "unused_params")},
+    package="ptflops", verified=PTFLOPS_V, metric="madds-like (\"MACs\")", rules=_PT_RULES,
+    modules={
+        **_hooks((f"{c}{d}" for c in ("Conv", "ConvTranspose") for d in _D),
+                 Hook("pt_conv_products", "ptflops-conv-module-shapes",
+                      (Extra("pt_conv_bias", "ptflops-bias-adds"),), per_sample=True)),
+        **_hooks(("ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"), _PT_ACT),
+        **_hooks(_POOL_MODULES, Hook(extra=(Extra("pt_in_numel", "ptflops-pool-module-hook"),),
+                                     per_sample=True)),
+        **_hooks((*(f"{n}{d}" for n in ("BatchNorm", "InstanceNorm") for d in _D),
+                  "GroupNorm", "LayerNorm"),
+                 Hook(extra=(Extra("pt_bn", "ptflops-bn-per-element"),), per_sample=True)),
+        "Linear": Hook("pt_linear_products", "ptflops-linear-module-shapes",
+                       (Extra("pt_linear_bias", "ptflops-bias-adds"),), per_sample=True),
+        "Upsample": Hook(extra=(Extra("pt_upsample", "ptflops-upsample-module-hook"),),
+                         per_sample=True),
+        **_hooks(("RNN", "GRU", "LSTM"), Hook("pt_rnn", "ptflops-recurrent-formula",
+                                              per_sample=True)),
+        **_hooks(("RNNCell", "GRUCell", "LSTMCell"),
+                 Hook("pt_rnn_cell", "ptflops-recurrent-formula", per_sample=True)),
+        "MultiheadAttention": Hook("pt_mha", "ptflops-mha-module-hook", per_sample=True),
     },
-    rules=_PT_RULES,
+    module_match="exact",
+    calls={
+        **_hooks(("F.relu", "F.prelu", "F.elu", "F.relu6", "F.gelu", "F.silu", "F.softmax",
+                  *_POOL_FUNCTIONS), _PT_FN),
+        **_hooks(("F.interpolate", "F.upsample"),
+                 Hook(extra=(Extra("pt_interpolate", "ptflops-patched-functionals"),))),
+        "F.local_response_norm": Hook(extra=(Extra("pt_lrn", "ptflops-patched-functionals"),)),
+        "F.multi_head_attention_forward": Hook("pt_mha_forward",
+                                               "ptflops-patched-functionals"),
+        **_hooks(("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm",
+                  "Tensor.bmm"), Hook("pt_matmul", "ptflops-tensor-ops")),
+        **_hooks(("torch.addmm", "torch.baddbmm", "Tensor.addmm"),
+                 Hook("pt_addmm", "ptflops-tensor-ops")),
+        **_hooks(("torch.mul", "Tensor.mul", "torch.add", "Tensor.add"),
+                 Hook(extra=(Extra("pt_elementwise", "ptflops-tensor-ops"),))),
+    },
+    unseen_rule="ptflops-unhooked-products",
+    patches_attributes=True,
+    hooks_modules="rules",
     truncate=True,
     per_sample_rule="ptflops-per-sample-module-hooks",
+    per_path_rule="ptflops-shared-module-per-path",
 )
 
 # --- ptflops, aten backend ----------------------------------------------------------------------
 
+_PA = "ptflops-aten"
 _PA_RULES = (
-    Rule("ptflops-aten-bias-adds", "ptflops-aten",
-         "conv_flop(bias=b is not None) and addmm_flop: + 1 per output element for the bias",
-         PTFLOPS_V),
-    Rule("ptflops-aten-sdpa-unseen", "ptflops-aten",
-         "ATEN_OPS_MAPPING holds only mm, matmul, addmm, bmm, convolution: attention kernels "
-         "count 0", PTFLOPS_V),
+    Rule("ptflops-aten-bias-adds", _PA,
+         "conv_flop(bias=b is not None) and addmm_flop (always: batch · out for the added "
+         "tensor): + 1 per output element", PTFLOPS_V),
+    Rule("ptflops-aten-unmapped-op", _PA,
+         "ATEN_OPS_MAPPING holds only mm, matmul, addmm, bmm, convolution, _convolution: "
+         "baddbmm, mv, dot, fused attention and recurrent kernels count 0", PTFLOPS_V),
 )
+_PA_BIAS = (M, Term(1, "bias_adds", "ptflops-aten-bias-adds"))
 PTFLOPS_ATEN = Adapter(
     peer="ptflops-aten",
     tool="ptflops.get_model_complexity_info(model, res, backend='aten')",
-    package="ptflops", verified=PTFLOPS_V, metric="madds-like (\"MACs\")",
-    table={
-        **{k: (M, Term(1, "bias_adds", "ptflops-aten-bias-adds"))
-           for k in (*_CONVS, *_TCONVS, "linear", "addmm")},
-        "matmul": (M,),
-        "attention": (M, Term(-1, "madds", "ptflops-aten-sdpa-unseen")),
-    },
-    rules=_PA_RULES,
-    rest_zero=True,
+    package="ptflops", verified=PTFLOPS_V, metric="madds-like (\"MACs\")", rules=_PA_RULES,
+    aten={"aten.mm": (M,), "aten.bmm": (M,), "aten.addmm": _PA_BIAS,
+          "aten.convolution": _PA_BIAS, "aten._convolution": _PA_BIAS},
+    # the fused kernels (rows the capture records as such, or the ones this peer's run took)
+    table=dict.fromkeys(("attention", "multi_head_attention", "transformer_encoder_layer"),
+                        uncounted("ptflops-aten-unmapped-op")),
+    row_default=(Term(-1, "madds", "ptflops-aten-unmapped-op"),),
+    hooks_modules="root-children",
 )
 
 # --- torchinfo ----------------------------------------------------------------------------------
 
 TORCHINFO_V = "1.8.0"
+_TI = "torchinfo"
 _TI_RULES = (
-    Rule("torchinfo-bias-adds", "torchinfo",
-         "LayerInfo.calculate_macs: conv (weight + bias numel) × N × ∏out, others "
-         "batch × (weight + bias): the bias adds, 1 per output element", TORCHINFO_V),
-    Rule("torchinfo-params-times-batch", "torchinfo",
-         "LayerInfo.calculate_macs: every leaf module with parameters that is not a Conv: "
-         "output_size[0] × its parameters (BatchNorm: N × 2C)", TORCHINFO_V),
-    Rule("torchinfo-linear-leading-dims", "torchinfo",
-         "nn.Linear on (B, L, in): B × params, the L rows are not counted", TORCHINFO_V),
-    Rule("torchinfo-transpose-output-side", "torchinfo",
+    Rule("torchinfo-bias-adds", _TI,
+         "LayerInfo.calculate_macs: a parameter named 'bias' counts like a weight: 1 per output "
+         "element", TORCHINFO_V),
+    Rule("torchinfo-params-times-batch", _TI,
+         "calculate_macs: a leaf module whose class name has no 'Conv': output_size[0] × each "
+         "parameter named 'weight' or 'bias' (BatchNorm: N × 2C), whatever it computes",
+         TORCHINFO_V),
+    Rule("torchinfo-linear-leading-dims", _TI,
+         "nn.Linear: output_size[0] × params, so on (B, L, in) the L rows are not counted",
+         TORCHINFO_V),
+    Rule("torchinfo-transpose-output-side", _TI,
          "ConvTranspose: weight numel × N × ∏out (output side), ≈ stride^d too large",
          TORCHINFO_V),
-    Rule("torchinfo-output-bytes-x2", "torchinfo",
-         "total_output_bytes = 2 × the output bytes of every leaf layer with parameters "
-         "(\"x2 for gradients\"), each call counted", TORCHINFO_V),
+    Rule("torchinfo-conv-from-params", _TI,
+         "nn.Conv*d: weight numel × N × ∏ output dims after the channel (the multiply-adds)",
+         TORCHINFO_V),
+    Rule("torchinfo-conv-in-class-name", _TI,
+         "any leaf class whose name contains 'Conv' is counted as a convolution: (weight + "
+         "bias) × output_size[0] × ∏ output_size[2:] (GPT-2's Conv1D, a linear layer: B × "
+         "out_features × params)", TORCHINFO_V),
+    Rule("torchinfo-inner-weights", _TI,
+         "parameters whose name contains 'weight' or 'bias' without being one "
+         "(weight_ih_l0, ...): prod(output_size[:2]) × numel", TORCHINFO_V),
+    Rule("torchinfo-leaf-modules-only", _TI,
+         "only leaf modules count: products in a container's own forward, functional ops, "
+         "a module with children (nn.MultiheadAttention, a parametrized conv) count 0",
+         TORCHINFO_V),
+    Rule("torchinfo-unsupported-output", _TI,
+         "LayerInfo.calculate_size raises TypeError for a layer output that is not a tensor, "
+         "sequence, dict or array: summary() fails", TORCHINFO_V),
+    Rule("torchinfo-output-bytes-x2", _TI,
+         "total_output_bytes = 2 × the output bytes of every leaf layer call with parameters "
+         "(\"x2 for gradients\"), the size of a tuple output being its first tensor's, of a "
+         "dict its last value's", TORCHINFO_V),
+    Rule("torchinfo-params-per-module", _TI,
+         "total_params: each listed leaf's own parameters + each container's leftover: a weight "
+         "tied between two modules counts once per module", TORCHINFO_V),
+    Rule("torchinfo-param-bytes-leaf-only", _TI,
+         "total_param_bytes sums leaf layers only: parameters a module with children owns "
+         "itself (a class token, a position embedding, a parametrization's original) are "
+         "left out", TORCHINFO_V),
 )
+_TI_BIAS = (Extra("ti_bias", "torchinfo-bias-adds"),)
 TORCHINFO = Adapter(
-    peer="torchinfo", tool="torchinfo.summary(model, input_size).total_mult_adds",
+    peer="torchinfo", tool="torchinfo.summary(model, input_data=...).total_mult_adds",
     package="torchinfo", verified=TORCHINFO_V, metric="madds-like (\"Mult-Adds\")",
-    table={
-        **{f"{op}@Conv{op[-2:]}": (M, Term(1, "bias_adds", "torchinfo-bias-adds"))
-           for op in _CONVS},
-        **{f"{op}@ConvTranspose{op[-2:]}": (
-            M, Term(1, "bias_adds", "torchinfo-bias-adds"),
-            Term(1, "transpose_output_side_excess", "torchinfo-transpose-output-side"))
-           for op in _TCONVS},
-        "linear@Linear": (M, Term(1, "bias_adds", "torchinfo-bias-adds"),
-                          Term(1, "linear_rows_missed", "torchinfo-linear-leading-dims")),
-        **{f"{op}@{mod}": (Term(1, "batch_x_params", "torchinfo-params-times-batch"),)
-           for op, mod in (*(("batch_norm", m) for m in _NORM_MODULES),
-                           ("layer_norm", "LayerNorm"), ("group_norm", "GroupNorm"),
-                           ("prelu", "PReLU"))},
-        # 0: modules without parameters, and everything functional
-        **{k: () for k in ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu",
-                           "gelu", "tanh", "softmax", "max_pool1d", "max_pool2d", "max_pool3d",
-                           "avg_pool1d", "avg_pool2d", "avg_pool3d", *_ADAPTIVE_AVG_OPS, "add",
-                           "sub", "mul", "gate_mul", "div", "mean", "cat", "copy", "pad",
-                           "fill", "matmul", "unused_params")},
-    },
     rules=_TI_RULES,
+    modules={
+        **_hooks((f"Conv{d}" for d in _D), Hook("ti_products", "torchinfo-conv-from-params",
+                                                _TI_BIAS)),
+        **_hooks((f"ConvTranspose{d}" for d in _D),
+                 Hook("ti_products", "torchinfo-transpose-output-side", _TI_BIAS)),
+        "Linear": Hook("ti_products", "torchinfo-linear-leading-dims", _TI_BIAS),
+        **_hooks(("RNNBase", "RNNCellBase"), Hook("ti_products", "torchinfo-inner-weights",
+                                                  _TI_BIAS)),
+        "name~Conv": Hook("ti_products", "torchinfo-conv-in-class-name", _TI_BIAS),
+        "*": Hook("ti_products", "torchinfo-params-times-batch",
+                  (Extra("ti_bias", "torchinfo-params-times-batch"),)),
+    },
+    module_match="leaf",
+    unseen_rule="torchinfo-leaf-modules-only",
 )
 
 # --- torch.utils.flop_counter.FlopCounterMode ---------------------------------------------------
 
 TORCH_V = "2.13.0"
+_FC = "torch-flopcounter"
 _FC_RULES = (
-    Rule("flopcounter-2-per-madd", "torch-flopcounter",
+    Rule("flopcounter-2-per-madd", _FC,
          "flop_registry counts 2 flops per multiply-add (mm_flop = m·n·2·k, conv × 2); "
          "bias, norms, activations, pooling, elementwise are not registered", TORCH_V),
-    Rule("flopcounter-cpu-sdpa-zero", "torch-flopcounter",
+    Rule("flopcounter-cpu-sdpa-zero", _FC,
          "_scaled_dot_product_flash_attention_for_cpu is not in flop_registry: CPU attention "
          "counts 0 (the CUDA flash / efficient / cuDNN kernels are registered)", TORCH_V),
+    Rule("flopcounter-unregistered-op", _FC,
+         "any other op with products and no formula counts 0 (mv, dot, addmv, the fused "
+         "MultiheadAttention / TransformerEncoderLayer and oneDNN recurrent kernels); ops with "
+         "a CompositeImplicit decomposition are decomposed first", TORCH_V),
 )
 _TWO = (M, Term(1, "madds", "flopcounter-2-per-madd"))
 FLOPCOUNTER = Adapter(
     peer="torch-flopcounter",
     tool="torch.utils.flop_counter.FlopCounterMode(display=False).get_total_flops()",
-    package="torch", verified=TORCH_V, metric="flops (2 per multiply-add)",
-    table={
-        **{k: _TWO for k in _DENSE},
-        "attention": (M, Term(-1, "madds", "flopcounter-cpu-sdpa-zero")),
+    package="torch", verified=TORCH_V, metric="flops (2 per multiply-add)", rules=_FC_RULES,
+    aten={
+        **dict.fromkeys(("aten.mm", "aten.addmm", "aten.bmm", "aten.baddbmm", "aten._scaled_mm",
+                         "aten.convolution", "aten._convolution", "aten.cudnn_convolution",
+                         "aten.convolution_overrideable", "aten._slow_conv2d_forward",
+                         "aten._scaled_dot_product_efficient_attention",
+                         "aten._scaled_dot_product_flash_attention",
+                         "aten._scaled_dot_product_cudnn_attention",
+                         "aten._flash_attention_forward", "aten._efficient_attention_forward"),
+                        _TWO),
+        "aten._scaled_dot_product_flash_attention_for_cpu": uncounted(
+            "flopcounter-cpu-sdpa-zero"),
     },
-    rules=_FC_RULES,
-    rest_zero=True,
+    # the fused kernels no formula is registered for (rows the capture records as such, or
+    # the ones this peer's run took)
+    table=dict.fromkeys(("multi_head_attention", "transformer_encoder_layer"),
+                        uncounted("flopcounter-unregistered-op")),
+    row_default=(Term(-1, "madds", "flopcounter-unregistered-op"),),
+    hooks_modules="none",
 )
 
 # --- convcost's own real run --------------------------------------------------------------------
 
-_REAL_RULES = ()
 REAL = Adapter(
     peer="real", tool="convcost's own op-level counter on a real CPU run (oracles/real.py)",
-    package="torch", verified=TORCH_V, metric="madds",
-    table={},
-    rules=_REAL_RULES,
-    fallback=(M,),  # every row's multiply-adds, nothing else
+    package="torch", verified=TORCH_V, metric="madds", rules=(), hooks_modules="none",
 )
 
 ADAPTERS: dict[str, Adapter] = {a.peer: a for a in (
@@ -430,65 +677,32 @@ ADAPTERS: dict[str, Adapter] = {a.peer: a for a in (
 # rules that are not about one op's count
 GENERAL_RULES = (
     Rule("params-unique", "thop, ptflops-pytorch, ptflops-aten, torchinfo",
-         "parameter totals: thop and ptflops sum model.parameters() (unique tensors; ptflops "
-         "only requires_grad ones), torchinfo sums leaf layers' parameters; all equal "
-         "convcost's params on models without frozen or tied weights", "see each peer"),
+         "parameter totals: thop sums model.parameters() (unique tensors), as convcost does",
+         "see each peer"),
+    Rule("ptflops-trainable-params", "ptflops-pytorch, ptflops-aten",
+         "get_model_parameters_number sums parameters with requires_grad only: frozen ones "
+         "are left out", PTFLOPS_V),
+    Rule("peer-fails", "every peer",
+         "the peer raises on this model, as its adapter predicts (the rule named with it)",
+         "see each peer"),
+    Rule("layers-shared-modules", "torch-flopcounter",
+         "ModuleTracker names a module reached under several names after the last parent "
+         "that holds it, and its children after the first: per-layer figures of such modules "
+         "and their ancestors are compared in the total only", TORCH_V),
 )
 
 RULES: dict[str, Rule] = {r.id: r for a in ADAPTERS.values() for r in a.rules}
 RULES.update({r.id: r for r in GENERAL_RULES})
 
-
-# --- prediction ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """What a peer should report for some rows: the value and its decomposition."""
-
-    value: Fraction
-    madds: int  # convcost's own multiply-adds of those rows
-    by_rule: dict[str, Fraction]  # rule id -> its contribution (value = madds part + Σ)
-    unmapped: dict[str, int]  # op label -> rows the adapter has no entry for
-
-    def __add__(self, other: Prediction) -> Prediction:
-        rules = dict(self.by_rule)
-        for k, v in other.by_rule.items():
-            rules[k] = rules.get(k, Fraction(0)) + v
-        unmapped = dict(self.unmapped)
-        for k, n in other.unmapped.items():
-            unmapped[k] = unmapped.get(k, 0) + n
-        return Prediction(self.value + other.value, self.madds + other.madds, rules, unmapped)
-
-
-EMPTY = Prediction(Fraction(0), 0, {}, {})
-
-
-def predict(adapter: Adapter, rows: Iterable[Row], batch: int = 1) -> Prediction:
-    """Sum the adapter's terms over ``rows`` (exact: fractions only for per-sample terms)."""
-    value = Fraction(0)
-    madds = 0
-    by_rule: dict[str, Fraction] = {}
-    unmapped: dict[str, int] = {}
-    for row in rows:
-        madds += row.cost.madds
-        terms = adapter.terms_for(row)
-        if terms is None:
-            unmapped[row.op] = unmapped.get(row.op, 0) + 1
-            continue
-        for t in terms:
-            v = Fraction(t.coef * QUANTITIES[t.quantity](row))
-            if t.per_sample:
-                v /= batch
-            value += v
-            if t.rule is not None and v:
-                by_rule[t.rule] = by_rule.get(t.rule, Fraction(0)) + v
-            elif t.rule is None and t.per_sample and batch > 1 and adapter.per_sample_rule:
-                # the per-sample split of convcost's own madds is the peer's batch rule
-                rule = adapter.per_sample_rule
-                by_rule[rule] = by_rule.get(rule, Fraction(0)) + v - t.coef * row.cost.madds
-    return Prediction(value, madds, by_rule, unmapped)
-
-
-__all__ = ["ADAPTERS", "EMPTY", "GENERAL_RULES", "QUANTITIES", "RULES", "Adapter", "Prediction",
-           "Rule", "Term", "predict"]
+__all__ = [
+    "ADAPTERS",
+    "GENERAL_RULES",
+    "RULES",
+    "Adapter",
+    "Extra",
+    "Hook",
+    "M",
+    "Rule",
+    "Term",
+    "uncounted",
+]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcost.engine import Evaluation, ModuleCost, Row, by_conv_kind, by_module, by_op
+from convcost.engine.evaluate import by_phase
 from convcost.formulas import COST_FIELDS, Cost, numel
 from convcost.graph import shape_text
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from convcost.capture import ModuleCall
+    from convcost.engine.memory import Lifetimes
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,10 @@ class Analysis:
     evaluation: Evaluation
     outputs: tuple[tuple[int, ...], ...] = ()
     module_calls: tuple[ModuleCall, ...] = ()  # every module call in call order, with shapes
+    # True when the meta run needed tensor values (``.item()``) and the capture ran on fake
+    # tensors instead: data-dependent branches took the path tracing takes (docs: recorder)
+    fake_tensors: bool = False
+    lifetimes: Lifetimes | None = None  # every storage's allocation and release (memory=True)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -54,6 +60,10 @@ class Analysis:
         """Cost per op label (``conv2d``, ``batch_norm``, ...); as a DataFrame:
         :meth:`by_op_frame`."""
         return by_op(self.rows)
+
+    def by_phase(self) -> dict[str, Cost]:
+        """Cost per phase: ``forward``, and ``backward`` for ``analyze(..., backward=True)``."""
+        return by_phase(self.rows)
 
     def by_conv_kind(self) -> dict[str, Cost]:
         """Cost per conv kind (standard, grouped, depthwise, pointwise); as a DataFrame:
@@ -85,7 +95,8 @@ class Analysis:
 
     def peak_activation_bytes(self) -> int:
         """The largest activations (inputs + output, weights excluded) one op holds at once:
-        a lower bound on peak activation memory at inference."""
+        a lower bound on peak activation memory at inference (the peak by liveness, with
+        everything else alive then: ``convcost.studies.memory``)."""
         isz = self._itemsize
         return max(
             ((sum(numel(s) for s in r.in_shapes) + numel(r.out_shape)) * isz
@@ -114,6 +125,7 @@ class Analysis:
             "by_op": {op: c.as_dict() for op, c in self.by_op().items()},
             "by_conv_kind": {k: c.as_dict() for k, c in self.by_conv_kind().items()},
             "unsupported": self.unsupported,
+            "fake_tensors": self.fake_tensors,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

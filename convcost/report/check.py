@@ -42,8 +42,14 @@ def check_table(checks: Sequence[CrossCheck], layers: bool = False) -> Table:
     if layers:
         cols = ["model", "peer", "name", "module", "metric", "reported", "predicted", "delta",
                 "rule", "status"]
+    # a row is identified by its model, peer, metric (and layer); the verdict and the delta
+    # come first, the rules that explain it (wrapped) last
+    rank = {"model": 0 if len(checks) > 1 else 5,  # one model: the title names it
+            "peer": 0, "name": 0, "metric": 0, "status": 1, "delta": 1,
+            "reported": 2, "predicted": 2, "rule": 3, "module": 4}
     table = Table(title, cols, right_align=frozenset(
-        i for i, c in enumerate(cols) if c in ("reported", "predicted", "delta")))
+        i for i, c in enumerate(cols) if c in ("reported", "predicted", "delta")),
+        priority=[rank[c] for c in cols], wrap=frozenset({cols.index("rule")}))
     for cc in checks:
         for p in cc.peers:
             if p.status != "ok":
@@ -67,9 +73,17 @@ def check_table(checks: Sequence[CrossCheck], layers: bool = False) -> Table:
                 table.add([*head, *vals], [*head, *(plain(v) for v in raw)])
     total = sum(c.unexplained for c in checks)
     failed = sum(c.failed for c in checks)
+    raised = sum(p.status == "raised" for c in checks for p in c.peers)
+    skipped = sum(p.layers_skipped for c in checks for p in c.peers)
     table.notes.append(f"unexplained: {total}" + (f"; peers that failed: {failed}" if failed
                                                   else "")
                        + (" (exit code 1)" if total or failed else ""))
+    if raised:
+        table.notes.append(f"peers that raise on this model as their rules predict: {raised} "
+                           "(status raised; not a failure)")
+    if skipped:
+        table.notes.append(f"layers of modules shared under several names compared in the "
+                           f"total only: {skipped}")
     table.notes.append("predicted = what convcost computes, from its own rows and the peer's "
                        "counting rules, that the peer reports; rules: docs/conventions.md "
                        "(each rule's contribution: --format json or csv)")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from convcost.engine.labels import Family, labels
 from convcost.records.analysis import Analysis
 from convcost.records.compare import KINDS, Compared
+from convcost.records.memory import MemoryReport
+from convcost.report.layers import unsupported_note
 from convcost.report.tables import Table
 from convcost.report.units import megabytes, shape_text, si
 
@@ -28,11 +30,25 @@ def _speed(r: float) -> str:
     return _ratio(r, "faster", "slower", "as fast", tolerance=0.05)
 
 
-def _rel_latency(ms: float | None, base_ms: float | None) -> tuple[str, ...]:
-    """"2.1× faster" / "1.3× slower" against the first model, when both were timed."""
+def _rel_latency(ms: float | None, base_ms: float | None,
+                 significant: bool | None = None) -> tuple[str, ...]:
+    """"2.1× faster" / "1.3× slower" against the first model, when both were timed; "speed
+    not significantly different" when the measurement cannot tell them apart."""
     if ms is None or not base_ms:
         return ()
+    if significant is False:
+        return ("speed not significantly different",)
     return (_speed(ms / base_ms),)
+
+
+def _significant(c: Compared, base: Compared) -> bool | None:
+    """Whether the measurement tells ``c`` and ``base`` apart (the use case's ``vs_first``
+    verdict, whichever of the two carries it); None when neither does."""
+    for this, other in ((c, base), (base, c)):
+        d = (this.latency or {}).get("vs_first")
+        if d and d.get("model") == other.analysis.model:
+            return bool(d["significant"])
+    return None
 
 
 def sort_items(items: Sequence[Compared], sort: str | None = None) -> list[Compared]:
@@ -47,8 +63,11 @@ def sort_items(items: Sequence[Compared], sort: str | None = None) -> list[Compa
     return rows
 
 
-def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
-    """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending)."""
+def compare_table(items: Sequence[Compared], sort: str | None = None,
+                  training: Sequence[MemoryReport] | None = None) -> Table:
+    """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending);
+    ``training`` (one per item, ``compare --train``) adds each training step's peak memory
+    and FLOPs."""
     rows = sort_items(items, sort)
     base = rows[0].analysis.totals if rows else None
     timed = any(c.latency is not None for c in rows)
@@ -62,6 +81,12 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
                      "depthwise_share", "pointwise_share", "standard_share", "grouped_share",
                      "top1", *(("latency_ms", "latency_iqr_ms") if timed else ())),
         right_align=frozenset({2, 3, 4, 5, 6, 7, 9, *((10,) if timed else ())}),
+        # model (and the input when inputs differ) identify a row; then mult-adds, params,
+        # latency, memory and top-1, the comparison; shapes, FLOPs and the layer count last
+        priority=(0, 0 if len({c.analysis.input for c in rows}) > 1 else 5, 1, 1, 4, 2, 4, 5,
+                  3, 2, *((1,) if timed else ()), 2),
+        wrap=frozenset({11 if timed else 10}),
+        transpose=True,
     )
     for c in rows:
         a, rec = c.analysis, c.record()
@@ -71,7 +96,7 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
                                                              "standard", "grouped"))
         rel = "baseline" if base is None or c is rows[0] else ", ".join(
             (_rel(t.madds, base.madds, "mult-adds"), _rel(t.params, base.params, "params"),
-             *_rel_latency(c.latency_ms, rows[0].latency_ms)))
+             *_rel_latency(c.latency_ms, rows[0].latency_ms, _significant(c, rows[0]))))
         lat = c.latency
         table.add(
             [a.model, shape_text(a.input), si(t.params), si(t.madds), si(t.flops),
@@ -86,8 +111,30 @@ def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
              *((("", "") if lat is None else (lat["median_ms"], lat["iqr_ms"])) if timed
                else ())],
         )
+    if training is not None:
+        _add_training(table, items, rows, training)
     table.notes.extend(explain(rows))
     return table
+
+
+def _add_training(table: Table, items: Sequence[Compared], rows: Sequence[Compared],
+                  training: Sequence[MemoryReport]) -> None:
+    """Two columns at the end: the training step's peak memory and its forward + backward
+    FLOPs (``training[i]`` is ``items[i]``'s; ``rows`` is the table's order)."""
+    of = {id(c): m for c, m in zip(items, training, strict=True)}
+    n = len(table.columns)
+    ranks = table.priorities()
+    table.columns = (*table.columns, "train peak", "train FLOPs")
+    table.raw_columns = (*(table.raw_columns or ()), "training_peak_bytes", "training_flops")
+    table.right_align = table.right_align | {n, n + 1}
+    table.priority = (*ranks, 2, 4)
+    for i, c in enumerate(rows):
+        m = of[id(c)]
+        peak = m.training.bytes if m.training is not None else m.inference.bytes
+        flops = m.forward_flops + (m.backward_flops or 0)
+        table.rows[i] = (*table.rows[i], megabytes(peak), si(flops))
+        if i < len(table.raw_rows):
+            table.raw_rows[i] = (*table.raw_rows[i], peak, flops)
 
 
 def explain(items: Sequence[Compared]) -> list[str]:
@@ -99,7 +146,7 @@ def explain(items: Sequence[Compared]) -> list[str]:
     def name(c: Compared) -> str:
         return label[id(c)]
 
-    notes = []
+    notes = [n for c in items if (n := unsupported_note(c.analysis)) is not None]
     for c in items:
         sh = c.shares()
         kind, share = max(sh.items(), key=lambda kv: kv[1])
@@ -125,7 +172,10 @@ def explain(items: Sequence[Compared]) -> list[str]:
             notes.append(f"biggest difference: {name(c)} has "
                          f"{_ratio(r, f'fewer {what}', f'more {what}', f'the same {what}')} "
                          f"than {name(first)}")
-            if c.latency_ms is not None and first.latency_ms:
+            if c.latency_ms is not None and first.latency_ms and _significant(c, first) is False:
+                notes.append(f"measured: {name(c)} and {name(first)} differ by less than the "
+                             "noise (their intervals overlap): not significant")
+            elif c.latency_ms is not None and first.latency_ms:
                 m = ratios["mult-adds"]
                 t = c.latency_ms / first.latency_ms
                 notes.append(

@@ -18,7 +18,13 @@ def summary_table(records: list[dict[str, Any]], predict: bool) -> Any:
     cols = ["model", "input", "device", "threads", "median ms", "IQR ms", "samples/s", "runs"]
     if predict:
         cols += ["predicted ms", "error"]
-    t = Table(title="Measured latency", columns=cols, right_align=frozenset(range(3, len(cols))))
+    several_inputs = len({tuple(r["input"]) for r in records}) > 1
+    t = Table(title="Measured latency", columns=cols, right_align=frozenset(range(3, len(cols))),
+              # model (and input, when inputs differ) identify a row; then the median and
+              # the prediction, the spread and throughput, the set-up last
+              priority=[0, 0 if several_inputs else 4, 4, 3, 1, 2, 2, 5,
+                        *((1, 1) if predict else ())],
+              transpose=True)
     for r in records:
         cells = [r["model"], shape_text(r["input"]), r["device"], str(r["threads"]),
                  _ms(r["median_ms"]), _ms(r["iqr_ms"]), f"{r['throughput']:,.1f}",
@@ -34,29 +40,82 @@ def summary_table(records: list[dict[str, Any]], predict: bool) -> Any:
     t.raw_columns = [c.replace(" ", "_") for c in cols]
     t.notes.append("median and interquartile range (q3 − q1) of the timed runs; eval mode, "
                    "torch.inference_mode, random weights and input")
+    t.notes.extend(measurement_notes(records))
     return t
 
 
+def _times(r: float) -> str:
+    """A ratio of medians as "1.3× faster" / "1.3× slower" (this / that)."""
+    return f"{1 / r:.2f}× faster" if r < 1 else f"{r:.2f}× slower"
+
+
+def measurement_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The noise of the runs, and each model against the first of its input: a ratio when
+    the measurement tells them apart, "not significant" when their intervals overlap."""
+    notes = []
+    noise = [r["noise"] for r in records if r.get("noise") is not None]
+    if noise:
+        rounds = max(int(r.get("rounds", 1)) for r in records)
+        outliers = sum(int(r.get("outliers", 0)) for r in records)
+        notes.append(
+            f"noise (robust spread of the runs, 1.4826·MAD / median): "
+            f"{min(noise):.1%}–{max(noise):.1%}" if len(noise) > 1 else
+            f"noise (robust spread of the runs, 1.4826·MAD / median): {noise[0]:.1%}")
+        notes[-1] += (f"; {rounds} interleaved rounds; {outliers} outlying runs set aside; "
+                      "a difference counts only when the 95 % intervals of the medians "
+                      "do not overlap")
+    for r in records:
+        d = r.get("vs_first")
+        if not d:
+            continue
+        span = f"{d['ratio_low']:.2f}–{d['ratio_high']:.2f}× its time"
+        if d["significant"]:
+            notes.append(f"{r['model']} runs {_times(d['ratio'])} than {d['model']} "
+                         f"({span})")
+        else:
+            notes.append(f"{r['model']} vs {d['model']}: difference not significant (the "
+                         f"intervals overlap; {span})")
+    return notes
+
+
 def layers_table(rec: dict[str, Any]) -> Any:
-    layers = rec.get("layers", [])
+    """Time per module, slowest first, with the prediction and its error when there is one,
+    and a total line."""
+    layers = sorted(rec.get("layers", []), key=lambda x: -x["measured_ms"])
     pred = any("predicted_ms" in x for x in layers)
     cols = ["module", "class", "ops", "measured ms", "madds", "mem MB"]
     if pred:
-        cols.append("predicted ms")
+        cols += ["predicted ms", "error"]
     t = Table(title=f"{rec['model']} {shape_text(rec['input'])}: time per module "
-              "(torch.profiler, self time)", columns=cols,
-              right_align=frozenset(range(3, len(cols))))
+              "(torch.profiler, self time), slowest first", columns=cols,
+              right_align=frozenset(range(3, len(cols))),
+              priority=[0, 3, 4, 1, 2, 2, *((1, 1) if pred else ())], wrap=frozenset({2}))
     for x in layers:
         cells = [x["name"] or "(root)", x["module"], ",".join(x["ops"]), _ms(x["measured_ms"]),
                  si(x["madds"]), megabytes(x["mem_bytes"])]
         raw: list[object] = [rec["model"], x["name"], x["module"], ",".join(x["ops"]),
                              x["measured_ms"], x["madds"], x["mem_bytes"]]
         if pred:
-            cells.append(_ms(x.get("predicted_ms")))
-            raw.append(x.get("predicted_ms"))
+            err = x.get("error")
+            cells += [_ms(x.get("predicted_ms")), "—" if err is None else f"{err:+.0%}"]
+            raw += [x.get("predicted_ms"), err]
         t.add(cells, raw)
+    total = rec.get("layers_total")
+    if total:
+        cells = ["total", "", "", _ms(total["measured_ms"]), si(total["madds"]),
+                 megabytes(total["mem_bytes"])]
+        raw = [rec["model"], "total", "", "", total["measured_ms"], total["madds"],
+               total["mem_bytes"]]
+        if pred:
+            err = total.get("error")
+            cells += [_ms(total.get("predicted_ms")), "—" if err is None else f"{err:+.0%}"]
+            raw += [total.get("predicted_ms"), err]
+        t.add(cells, raw)
+        if "predicted_model_ms" in total:
+            t.notes.append(f"whole model predicted: {_ms(total['predicted_model_ms'])} ms "
+                           "(the modules' rows plus the view ops, which belong to no module)")
     t.raw_columns = ["model", "name", "module", "ops", "measured_ms", "madds", "mem_bytes",
-                     *(["predicted_ms"] if pred else [])]
+                     *(["predicted_ms", "error"] if pred else [])]
     return t
 
 
@@ -76,4 +135,4 @@ def bench_tables(records: Sequence[dict[str, Any]], predict: bool, layers: bool,
     return [summary, *per_model]
 
 
-__all__ = ["bench_tables", "layers_table", "summary_table"]
+__all__ = ["bench_tables", "layers_table", "measurement_notes", "summary_table"]

@@ -10,6 +10,7 @@ from convcost.studies.bench import bench
 from convcost.studies.check import check
 from convcost.studies.compare import compare, published_top1
 from convcost.studies.guidelines import audit, reproduce
+from convcost.studies.memory import memory
 from convcost.studies.points import (
     canonical_spec,
     point_for,
@@ -21,6 +22,7 @@ from convcost.studies.points import (
 from convcost.studies.summary import summary
 from convcost.studies.zoo import zoo_rows
 
-__all__ = ["audit", "bench", "canonical_spec", "check", "compare", "point_for", "published_top1",
+__all__ = ["audit", "bench", "canonical_spec", "check", "compare", "memory", "point_for",
+           "published_top1",
            "reproduce", "summary", "sweep_points", "sweepable_models", "with_latency",
            "zoo_points", "zoo_rows"]

@@ -8,28 +8,41 @@ from collections.abc import Iterable, Sequence
 from torch import nn
 
 from convcost.errors import InvalidArgumentError
-from convcost.oracles.check import CrossCheck, crosscheck
+from convcost.oracles.check import PEERS, CrossCheck, crosscheck
+from convcost.oracles.peers import missing
 from convcost.resolve import Resolved, check_batch, resolve
 
 
 def check(
     models: Sequence[nn.Module | str | Resolved],
-    inputs: Sequence[tuple[int, ...]] | None = None,
+    inputs: Sequence[str | tuple[int, ...]] | None = None,
     *,
     batch: int = 1,
     peers: Iterable[str] | None = None,
 ) -> list[CrossCheck]:
     """One :class:`~convcost.oracles.check.CrossCheck` per model, at ``inputs`` (one sample's
-    shape, without the batch; default: the model's own). The peers run one input."""
+    shape per positional input, without the batch, as ``--input`` takes them: any rank, a
+    ``:dtype`` suffix for integer token ids; default: the model's own).
+
+    A peer named in ``peers`` that cannot run here (not installed, or shadowed by a stale
+    package) is bad input: :class:`~convcost.errors.InvalidArgumentError` naming the extra to
+    install. Without ``peers``, such a peer is reported as skipped."""
     check_batch(batch)
-    if inputs is not None and len(inputs) > 1:
-        raise InvalidArgumentError("convcost check takes one --input (the peers run one input)")
     wanted = None if peers is None else list(peers)
+    if wanted is not None:
+        unknown = [p for p in wanted if p not in PEERS]
+        if unknown:
+            raise InvalidArgumentError(f"unknown peer {unknown[0]!r}; choose from "
+                                       f"{', '.join(PEERS)}")
+        for p in wanted:
+            why = missing(p)
+            if why is not None:
+                raise InvalidArgumentError(f"--peer {p}: {why}")
     results = []
     for spec in models:
         model = resolve(spec, "cpu")
-        size = model.input_sizes(inputs, batch)[0]
-        results.append(crosscheck(model, size, peers=wanted))
+        sizes = model.input_sizes(inputs, batch)
+        results.append(crosscheck(model, sizes, peers=wanted))
     return results
 
 

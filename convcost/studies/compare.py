@@ -3,7 +3,7 @@ latency."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -31,31 +31,50 @@ def compare(
     dtype: str = "float32",
     device: str = "meta",
     bench: Mapping[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Compared]:
     """One :class:`~convcost.records.compare.Compared` per model and input (``inputs``: one
     sample's shape each, without the batch; default: each model's own), with the published
     top-1 when the zoo has it. ``bench`` (keyword arguments of
-    :func:`convcost.latency.measure.measure_model`) also times each one for real, on the same
-    module (built on the CPU with random weights)."""
+    :func:`convcost.latency.measure.measure_models`) also times them for real, on the same
+    modules (built on the CPU with random weights), all together in interleaved rounds; each
+    latency after the first of its input carries ``vs_first``: the ratio of the medians, its
+    bounds, and whether the measurement tells the two apart (``significant``).
+    ``progress(label, done, total)`` is called before each model is analysed."""
     from convcost.api import analyze, torch_dtype
 
     check_batch(batch)
     items = []
-    for spec in models:
+    modules = []
+    for k, spec in enumerate(models):
+        if progress is not None:
+            progress(f"analysing {spec if isinstance(spec, str) else 'model'}", k, len(models))
         # timing needs real weights: build on the CPU once, analyse that same module
         model = resolve(spec, device if bench is None else "cpu")
         sizes = model.input_sizes(inputs, batch)
         for size in sizes:
             a = analyze(model.module, size, dtype=dtype, device=device, name=model.name)
             top1, source = published_top1(model, a.input[-1])
-            latency = None
-            if bench is not None:
-                from convcost.latency.measure import measure_model
+            items.append(Compared(a, top1, source))
+            modules.append(model.module)
+    if bench is None:
+        return items
+    # all models timed together, in interleaved rounds; each against the first of its input
+    from convcost.latency.measure import compare_measurements, measure_models
 
-                m = measure_model(model.module, a.input, dtype=torch_dtype(dtype), **bench)
-                latency = m.to_dict(times=False)
-            items.append(Compared(a, top1, source, latency))
-    return items
+    measured = measure_models([(c.analysis.model, m, c.analysis.input)
+                               for c, m in zip(items, modules, strict=True)],
+                              dtype=torch_dtype(dtype), **bench)
+    first: dict[tuple[int, ...], int] = {}
+    timed = []
+    for i, (c, m) in enumerate(zip(items, measured, strict=True)):
+        latency: dict[str, Any] = m.to_dict(times=False)
+        j = first.setdefault(c.analysis.input, i)
+        if j != i:
+            latency["vs_first"] = {"model": items[j].analysis.model,
+                                   **compare_measurements(m, measured[j]).to_dict()}
+        timed.append(Compared(c.analysis, c.top1, c.top1_source, latency))
+    return timed
 
 
 __all__ = ["compare", "published_top1"]
