@@ -29,6 +29,7 @@ from convcost.oracles.peers import (
     PeerMissing,
     PeerRun,
     ptflops_batch,
+    quiet,
     tracker_names,
     version_of,
 )
@@ -458,7 +459,7 @@ def _run_peers(wanted: list[str], module: nn.Module, args: tuple[Any, ...],
                kw: dict[str, Any], analysis: Analysis,
                modules: dict[str, str]) -> list[PeerResult]:
     results: list[PeerResult] = []
-    with torch.no_grad():
+    with torch.no_grad(), quiet():  # the model's own prints and warnings, once per run: none
         work, a, k = _fresh(module, args, kw)
         real = run_real(work, a, k)
         work, a, k = _fresh(module, args, kw)
