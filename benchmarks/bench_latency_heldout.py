@@ -160,6 +160,26 @@ def scores(chosen: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def limits_note(rows: list[dict[str, Any]]) -> list[str]:
+    """What limits the accuracy here: the noise within this run, and how far this machine's
+    speed drifts between runs (from ``latency_calibration.json``, when it exists)."""
+    from convcost.latency.stats import median
+
+    noise = sorted(r["noise"] for r in rows)
+    lines = [f"Noise within this run: the median model's robust spread was "
+             f"{median(noise):.1%} (largest {noise[-1]:.1%})."]
+    store = OUT_DIR / "latency_calibration.json"
+    if store.is_file():
+        cal = json.loads(store.read_text())
+        worst = max(cal["rows"], key=lambda r: r["spread"])
+        within = sum(r["spread"] <= 0.10 for r in cal["rows"])
+        lines[-1] += (f" Between runs this machine drifts further: two calibrations a minute "
+                      f"apart ([latency_calibration.md](latency_calibration.md)) agree within "
+                      f"10 % on {within} of {len(cal['rows'])} constants, the widest apart "
+                      f"by {worst['spread']:.0%} ({worst['constant']}).")
+    return [*lines, ""]
+
+
 def markdown(result: dict[str, Any]) -> str:
     from convcost.latency.roofline import Calibration
 
@@ -176,8 +196,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{meta['python']}, torch {meta['torch']}, pytorchcv {meta['pytorchcv']}, **torch "
         f"threads: {meta['threads']}**, batch 1, each model's native input, float32, eval "
         f"mode, `torch.inference_mode`, random weights. **Load average (1 min) at the start: "
-        f"{meta['load_start']:.2f}, at the end: {meta['load_end']:.2f}** (each group's in the "
-        f"JSON). Models timed in groups of {meta['group']}, {meta['rounds']} interleaved "
+        f"{meta['load_start']:.2f}, at the end: {meta['load_end']:.2f}**; the benchmark's "
+        "own threads count for 1 to 2 of it (each group's in the JSON). Models timed in "
+        f"groups of {meta['group']}, {meta['rounds']} interleaved "
         f"rounds, {meta['budget']} s of runs each; median after the MAD outlier screen. Wall "
         f"time: {meta['wall_s']:.0f} s. Reproduce: "
         "`.venv/bin/python benchmarks/bench_latency_heldout.py`.",
@@ -204,6 +225,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Target (issue 16): ρ ≥ 0.98 and ≥ 90 % within ±10 % on held-out models.",
         "",
+        *limits_note(rows),
         "## Calibration used (`convcost calibrate`, this run)",
         "",
         "| constant | value |",

@@ -149,7 +149,8 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta['python']}, torch {meta['torch']}, **torch threads: {meta['threads']}**, "
         f"batch 1, 3×224×224, float32, eval mode, `torch.inference_mode`. **Load average "
         f"(1 min) at the start: {meta['load_start']:.2f}, at the end: "
-        f"{meta['load_end']:.2f}.** Models timed in groups of {meta['group']}, "
+        f"{meta['load_end']:.2f}**; the benchmark's own threads count for 1 to 2 of it. "
+        f"Models timed in groups of {meta['group']}, "
         f"{meta['rounds']} interleaved rounds, {meta['budget']} s of runs each; median after "
         f"the MAD outlier screen. Wall time {meta['wall_s']:.0f} s. Reproduce: "
         "`.venv/bin/python benchmarks/bench_latency_model.py`.",
