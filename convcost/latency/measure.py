@@ -344,7 +344,7 @@ def device_timing(
     return cuda_event_timer(event), sync
 
 
-def _runnable(model: nn.Module, dev: torch.device, dtype: torch.dtype) -> tuple[nn.Module, bool]:
+def _runnable(model: nn.Module, dev: torch.device, dtype: torch.dtype) -> nn.Module:
     """The module to run: always a copy on ``dev`` at ``dtype`` (the same weights run as fast),
     so that nothing a forward pass does (buffers it updates, attributes it assigns, a
     ``train()``/``eval()`` of its own) reaches the user's model."""
@@ -355,7 +355,7 @@ def _runnable(model: nn.Module, dev: torch.device, dtype: torch.dtype) -> tuple[
             "(e.g. convcost.zoo.build(entry, device='cpu'))"
         )
     try:
-        return copy.deepcopy(model).to(device=dev, dtype=dtype), True
+        return copy.deepcopy(model).to(device=dev, dtype=dtype)
     except (RuntimeError, TypeError, ValueError, AssertionError) as exc:
         raise ModelRunError(f"the model cannot be moved to {dev} as {dtype}: "
                             f"{_first_line(exc)}") from exc
@@ -459,7 +459,7 @@ def prepared(model: nn.Module, input_size: tuple[int, ...], device: str,
     dev = check_device(device)
     gen = torch.Generator().manual_seed(INPUT_SEED)
     x = torch.randn(tuple(int(s) for s in input_size), generator=gen, dtype=dtype).to(dev)
-    run_model, _ = _runnable(model, dev, dtype)
+    run_model = _runnable(model, dev, dtype)
     with torch.random.fork_rng(devices=[]):  # a forward drawing random numbers leaves the
         run_model.eval()  # caller's RNG where it was (this is the copy's eval)
         yield run_model, x, dev
