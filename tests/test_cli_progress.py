@@ -41,3 +41,48 @@ def test_use_cases_report_each_model() -> None:
     seen.clear()
     points = studies.zoo_points(["squeezenet1_1"], progress=lambda *a: seen.append(a))
     assert [s[1:] for s in seen] == [(k, len(points)) for k in range(len(points))]
+
+
+def test_check_reports_each_model_and_peer() -> None:
+    seen: list[tuple[str, int, int]] = []
+    studies.check(["mobilenet_v1", "squeezenet1_1"], [(3, 32, 32)], peers=["real", "fvcore"],
+                  progress=lambda *a: seen.append(a))
+    # per model: convcost's analysis, the recorded runs, then each peer: 4 steps, 8 in all
+    assert [(label, done) for label, done, _ in seen] == [
+        ("mobilenet_v1: convcost", 0), ("mobilenet_v1: recorded runs", 1),
+        ("mobilenet_v1: real", 2), ("mobilenet_v1: fvcore", 3),
+        ("squeezenet1_1: convcost", 4), ("squeezenet1_1: recorded runs", 5),
+        ("squeezenet1_1: real", 6), ("squeezenet1_1: fvcore", 7)]
+    assert {total for *_, total in seen} == {8}
+
+
+def test_calibration_reports_each_micro_benchmark(tmp_path: object,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcost.latency import calibrate as cal_mod
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    seen: list[tuple[str, int, int]] = []
+    cal_mod.calibrate("cpu", 1, rounds=2, sampler=lambda bench, r: [0.010] * 5,
+                      progress=lambda *a: seen.append(a))
+    n = len(cal_mod.MICRO_BENCHMARKS)
+    assert [done for _, done, _ in seen] == list(range(2 * n))
+    assert {total for *_, total in seen} == {2 * n}
+    assert seen[0][0] == f"calibrating: {cal_mod.MICRO_BENCHMARKS[0].name} (round 1/2)"
+    seen.clear()
+    cal_mod.calibrate("cpu", 1, progress=lambda *a: seen.append(a))  # the cache answers
+    assert seen == []
+
+
+def test_bench_progress_runs_to_the_end_then_names_each_profiled_model() -> None:
+    """The timing is reported as the share of the whole measurement done (it used to be runs
+    out of --runs, which a budget ends early: the bar stopped at 6 %)."""
+    seen: list[tuple[str, int, int]] = []
+    studies.bench(["mobilenet_v3_small", "squeezenet1_1"], [(3, 32, 32)], threads=1,
+                  budget_s=0.001, runs=200, warmup=0, rounds=2, layers=True,
+                  progress=lambda *a: seen.append(a))
+    timing = [s for s in seen if s[0].startswith("timing ")]
+    assert timing[-1][1:] == (1000, 1000)
+    assert [d for _, d, _ in timing] == sorted(d for _, d, _ in timing)
+    assert [s for s in seen if not s[0].startswith("timing ")] == [
+        ("profiling mobilenet_v3_small 1×3×32×32", 0, 2),
+        ("profiling squeezenet1_1 1×3×32×32", 1, 2)]

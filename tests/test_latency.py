@@ -541,7 +541,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cli_bench_json_contract() -> None:
-    res = runner.invoke(app, ["bench", "mobilenet_v3_small", *FAST, "-b", "1", "-b", "2",
+    res = runner.invoke(app, ["bench", "mobilenet_v3_small", *FAST, "--batches", "1,2",
                               "--format", "json"])
     assert res.exit_code == 0, res.output
     models = json.loads(res.stdout)["models"]

@@ -250,12 +250,15 @@ def test_measure_models_interleaves_real_modules() -> None:
     seen: list[tuple[str, int]] = []
     out = measure_models([("relu", nn.ReLU(), (1, 3, 4, 4)), ("tanh", nn.Tanh(), (2, 3, 4, 4))],
                          threads=1, rounds=2, warmup=1, min_runs=4, max_runs=4, budget_s=0.0,
-                         clock=ticks.__next__, progress=lambda label, n: seen.append((label, n)))
+                         clock=ticks.__next__,
+                         progress=lambda label, n, f: seen.append((label, n, f)))
     assert [m.runs for m in out] == [4, 4] and [m.batch for m in out] == [1, 2]
     assert all(m.median_ms == pytest.approx(1.0) and m.rounds == 2 for m in out)
-    # round 1: relu 1, 2; tanh 1, 2; round 2 rotated: tanh 3, 4; relu 3, 4
-    assert seen == [("relu", 1), ("relu", 2), ("tanh", 1), ("tanh", 2), ("tanh", 3),
-                    ("tanh", 4), ("relu", 3), ("relu", 4)]
+    # round 1: relu 1, 2; tanh 1, 2; round 2 rotated: tanh 3, 4; relu 3, 4 — and the share
+    # of the whole done: 4 segments (2 rounds × 2 models) of 2 runs each, 1/8 per run
+    assert seen == [("relu", 1, 1 / 8), ("relu", 2, 2 / 8), ("tanh", 1, 3 / 8),
+                    ("tanh", 2, 4 / 8), ("tanh", 3, 5 / 8), ("tanh", 4, 6 / 8),
+                    ("relu", 3, 7 / 8), ("relu", 4, 1.0)]
 
 
 def test_a_model_that_cannot_run_is_bad_input() -> None:

@@ -325,7 +325,7 @@ def test_plot_memory(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:4] == b"\x89PNG"
     missing = runner.invoke(app, ["plot", "memory", "--out", str(out)])
-    assert missing.exit_code == 2 and "needs the model" in missing.stderr
+    assert missing.exit_code == 2 and "plot memory takes one MODEL" in missing.stderr
 
 
 def test_the_replay_imports_no_torch() -> None:

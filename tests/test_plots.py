@@ -296,7 +296,7 @@ def test_no_pyplot_no_gui() -> None:
 # --- command line ------------------------------------------------------------------------------
 
 def test_cli_plot_kinds(tmp_path: Path) -> None:
-    r = runner.invoke(app, ["plot", "accuracy", "--x", "params", "-m", "mobilenet_v1",
+    r = runner.invoke(app, ["plot", "accuracy", "mobilenet_v1", "--x", "params",
                             "--out", str(tmp_path / "acc.png")])
     assert r.exit_code == 0, r.output
     assert "Pareto frontier (params): mobilenet_v1 α=0.25, mobilenet_v1 α=0.5" in r.output
@@ -310,7 +310,7 @@ def test_cli_plot_kinds(tmp_path: Path) -> None:
     (["plot", "ratio", "--out", "{t}/x.txt"], ".png or .svg"),
     (["plot", "ratio", "--out", "{t}/missing/x.png"], "does not exist"),
     (["plot", "accuracy", "--x", "latency_ms", "--out", "{t}/x.png"], "--latency"),
-    (["plot", "sweep", "-m", "resnet18", "--out", "{t}/x.png"], "no width_mult"),
+    (["plot", "sweep", "resnet18", "--out", "{t}/x.png"], "no width_mult"),
     (["compare", "mobilenet_v1", "--plot", "{t}/x.jpg"], ".png or .svg"),
 ])
 def test_cli_plot_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -323,7 +323,7 @@ def test_cli_plot_latency_file(tmp_path: Path) -> None:
     lat = tmp_path / "lat.json"
     lat.write_text('{"models": [{"model": "mobilenet_v1", "median_ms": 4.5},'
                    ' {"model": "mobilenet_v1:width_mult=0.5", "median_ms": 1.5}]}')
-    r = runner.invoke(app, ["plot", "accuracy", "--x", "latency_ms", "-m", "mobilenet_v1",
+    r = runner.invoke(app, ["plot", "accuracy", "mobilenet_v1", "--x", "latency_ms",
                             "--latency", str(lat), "--out", str(tmp_path / "lat.png")])
     assert r.exit_code == 0, r.output
     assert "mobilenet_v1 α=0.5, mobilenet_v1" in r.output

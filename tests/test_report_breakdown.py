@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -322,3 +323,30 @@ def test_cli_report_draws_this_machines_roofs_when_calibrated(
     r = runner.invoke(app, ["report", "shufflenet_v2_x0_5", "--out", str(tmp_path / "r")])
     assert r.exit_code == 0, r.output
     assert seen == [roofs]
+
+
+def test_report_formats_json_and_csv(tmp_path: Path) -> None:
+    """``--format json`` writes every model's ``layers --format json`` object (the same
+    layers and totals, plus its top-1 and where its multiply-adds sit); ``--format csv`` one
+    layer table per model; neither draws an image."""
+    out = tmp_path / "data"
+    r = runner.invoke(app, ["report", "mobilenet_v1", "squeezenet1_1", "--input", "64",
+                            "--out", str(out), "-f", "json", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    assert _report_files(out) - {breakdown.MARKER} == {"report.json", "mobilenet_v1_layers.csv",
+                                  "squeezenet1_1_layers.csv"}
+    data = json.loads((out / "report.json").read_text())
+    for m in data["models"]:
+        alone = runner.invoke(app, ["layers", m["model"], "--input", "64", "-f", "json"])
+        expect = json.loads(alone.stdout)
+        assert m["totals"] == expect["totals"] and m["layers"] == expect["layers"]
+        assert set(m["madds_share"]) and "top1" in m
+        csv_rows = (out / f"{m['model']}_layers.csv").read_text().splitlines()
+        assert len(csv_rows) == 1 + len(m["layers"])  # a header, then one row per layer
+        assert csv_rows[1].split(",")[1] == m["layers"][0]["name"]
+
+
+def test_report_formats_are_checked_before_any_work() -> None:
+    with pytest.raises(InvalidArgumentError, match="report --format takes md, html, json, csv"):
+        breakdown.check_formats(["pdf"])
+    assert breakdown.check_formats(["HTML", "html", "md"]) == ["html", "md"]

@@ -210,13 +210,18 @@ _SPEC_HELP = ("a zoo name with options (mobilenet_v1:width_mult=0.5) or user cod
               "(path/to/file.py:Class, package.module:factory)")
 ModelArg = Annotated[str, typer.Argument(help=f"The model: {_SPEC_HELP}.")]
 ModelsArg = Annotated[list[str], typer.Argument(help=f"One or more models, each {_SPEC_HELP}.")]
-BatchOpt = Annotated[int, typer.Option("--batch", "-b", help="Batch size N.")]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
+                                        help="Batch size N (one; bench sweeps with --batches).")]
 DtypeOpt = Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
+
+_DEVICE_RULE = ("Where the model runs: meta (shapes only, nothing computed), cpu or cuda[:N] "
+                "(the model runs for real).")
 
 
 def checked_device(device: str) -> str:
-    """``--device`` of the analysis commands: meta (nothing computed), cpu, or cuda[:N] when
-    this torch has CUDA; checked before any work."""
+    """``--device``: where the model runs, one meaning in every command: ``meta`` (shapes
+    only, nothing computed), ``cpu``, or ``cuda[:N]`` when this torch has CUDA; checked
+    before any work."""
     name = device.strip().lower()
     if name in ("meta", "cpu"):
         return name
@@ -225,9 +230,19 @@ def checked_device(device: str) -> str:
 
         if not torch.cuda.is_available():
             raise ConvcostError(f"--device {device}: CUDA is not available here; use --device "
-                                "meta (default) or cpu")
+                                "meta or cpu")
         return name
     raise ConvcostError(f"--device must be meta, cpu or cuda, got {device!r}")
+
+
+def checked_timing_device(device: str) -> str:
+    """``--device`` of the commands that time the model: as :func:`checked_device`, but a
+    meta run has no time to measure."""
+    name = checked_device(device)
+    if name == "meta":
+        raise ConvcostError("--device meta computes nothing, so there is no time to measure: "
+                            "use --device cpu or cuda")
+    return name
 
 
 def positive_seconds(value: float) -> float:
@@ -238,14 +253,30 @@ def positive_seconds(value: float) -> float:
 
 
 DeviceOpt = Annotated[str, typer.Option(
-    help="meta (default: nothing computed) or cpu (runs the model for real).",
-    callback=checked_device)]
+    "--device", help=_DEVICE_RULE + " Default here: meta.", callback=checked_device)]
+TimedDeviceOpt = Annotated[str, typer.Option(
+    "--device", help="Where the model runs and is timed: cpu or cuda[:N] (meta computes "
+    "nothing, so it has no time). Default here: cpu.", callback=checked_timing_device)]
 BudgetOpt = Annotated[float, typer.Option(
     "--budget", help="Seconds of timed runs per model (a finite number > 0).",
     callback=positive_seconds)]
 ThreadsOpt = Annotated[int | None, typer.Option(
-    "--threads", min=1, help="Torch intra-op threads (default: torch's current setting).")]
-DepthOpt = Annotated[int, typer.Option(min=0, help="Module depth (0 = the model only).")]
+    "--threads", min=1, help="Torch intra-op threads while timing (default: torch's current "
+    "setting).")]
+
+
+def parse_batches(text: str | None) -> list[int] | None:
+    """``--batches 1,8,32``: several batch sizes (positive integers, comma-separated)."""
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values):
+        raise ConvcostError(f"--batches takes positive integers separated by commas (1,8,32), "
+                            f"got {text!r}")
+    return values
 
 
 def parse_inputs(inputs: list[str] | None) -> list[tuple[int, ...]] | None:
@@ -274,9 +305,15 @@ def progress(fmt: Format | None = None) -> Iterator[Callable[[str, int, int], No
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
     task = bar.add_task("", total=None)
 

@@ -21,6 +21,7 @@ from convcost.cli._app import (
     app,
     emit,
     parse_inputs,
+    progress,
 )
 
 UNEXPLAINED_EXIT = 1
@@ -47,7 +48,9 @@ def check(
     from convcost.report.check import check_payload, check_table
     from convcost.studies.check import check as check_models
 
-    results = check_models(models, parse_inputs(input), batch=batch, peers=peer or None)
+    with progress(fmt) as step:
+        results = check_models(models, parse_inputs(input), batch=batch, peers=peer or None,
+                               progress=step)
     payload = check_payload(results, layers)
     emit(check_table(results, layers), payload, fmt, out)
     # a peer that crashed proves nothing: CI must not pass on it

@@ -2,52 +2,41 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from convcost.cli._app import (
+    BatchOpt,
+    BudgetOpt,
     Format,
     FormatOpt,
     InputOpt,
     ModelsArg,
     OutOpt,
+    ThreadsOpt,
+    TimedDeviceOpt,
     app,
     emit,
+    parse_batches,
     parse_inputs,
-    positive_seconds,
+    progress,
 )
-
-DeviceChoice = Annotated[str, typer.Option("--device", help="cpu (default) or cuda.")]
-ThreadsOpt = Annotated[int | None, typer.Option(
-    "--threads", min=1, help="Torch intra-op threads (default: torch's current setting).")]
-
-
-def _progress(enabled: bool) -> Any:
-    """A rich progress bar on stderr when it is a terminal, else None."""
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed} runs"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
+from convcost.errors import InvalidArgumentError
 
 
 @app.command()
 def bench(
     models: ModelsArg,
     input: InputOpt = None,
-    batch: Annotated[list[int] | None, typer.Option(
-        "--batch", "-b", help="Batch size (repeat for several).")] = None,
-    device: DeviceChoice = "cpu",
+    batch: BatchOpt = 1,
+    batches: Annotated[str | None, typer.Option(
+        "--batches", metavar="1,8,32", help="Several batch sizes, comma-separated (instead of "
+        "--batch).")] = None,
+    device: TimedDeviceOpt = "cpu",
     threads: ThreadsOpt = None,
-    budget: Annotated[float, typer.Option(help="Seconds of timed runs per model and batch "
-                                          "(at least 5 runs).",
-                                          callback=positive_seconds)] = 2.0,
+    budget: BudgetOpt = 2.0,
     runs: Annotated[int, typer.Option(min=5, help="At most this many timed runs.")] = 200,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed runs first.")] = 3,
     rounds: Annotated[int, typer.Option(min=1, help="Interleaved rounds over all the models "
@@ -63,29 +52,15 @@ def bench(
     timed in interleaved rounds; a difference within the noise is called not significant."""
     from convcost.studies.bench import bench as bench_models
 
-    bar = _progress(sys.stderr.isatty())
-    tasks: dict[str, Any] = {}
-
-    def progress(label: str, done: int, total: int) -> None:
-        if bar is None:
-            return
-        if label not in tasks:
-            for old in tasks.values():  # the previous measurement has ended
-                bar.remove_task(old)
-            tasks.clear()
-            tasks[label] = bar.add_task(label, total=total)
-        bar.update(tasks[label], completed=done)
-
-    if bar is not None:
-        bar.start()
-    try:
-        records = bench_models(models, parse_inputs(input), batches=batch or [1], device=device,
-                               threads=threads, budget_s=budget, runs=runs, warmup=warmup,
-                               rounds=rounds, layers=layers, predict=predict,
-                               progress=progress)
-    finally:
-        if bar is not None:
-            bar.stop()
+    sweep = parse_batches(batches)
+    if sweep is not None and batch != 1:
+        raise InvalidArgumentError("give --batch N (one batch size) or --batches 1,8,32 "
+                                   "(several), not both")
+    with progress(fmt) as step:
+        records = bench_models(models, parse_inputs(input), batches=sweep or [batch],
+                               device=device, threads=threads, budget_s=budget, runs=runs,
+                               warmup=warmup, rounds=rounds, layers=layers, predict=predict,
+                               progress=step)
     _render(records, predict, layers, fmt, out)
 
 
@@ -99,7 +74,7 @@ def _render(records: list[dict[str, Any]], predict: bool, layers: bool, fmt: For
 
 @app.command()
 def calibrate(
-    device: DeviceChoice = "cpu",
+    device: TimedDeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Measure again even when cached.")]
     = False,
@@ -110,7 +85,8 @@ def calibrate(
     from convcost.latency import calibrate as cal_mod
     from convcost.report.tables import Table
 
-    cal = cal_mod.calibrate(device, threads, force=force)
+    with progress(fmt) as step:
+        cal = cal_mod.calibrate(device, threads, force=force, progress=step)
     t = Table(title=f"Roofline calibration: {cal.machine}, {cal.threads} threads, {cal.device}",
               columns=["constant", "value", "unit"], right_align=frozenset({1}))
     rows = cal.describe()

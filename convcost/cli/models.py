@@ -10,6 +10,7 @@ import typer
 
 from convcost.cli._app import (
     BatchOpt,
+    BudgetOpt,
     DeviceOpt,
     DtypeOpt,
     Format,
@@ -19,12 +20,12 @@ from convcost.cli._app import (
     ModelsArg,
     OutOpt,
     SizesOpt,
+    ThreadsOpt,
     app,
     check_image_path,
     emit,
     model_and_sizes,
     parse_inputs,
-    positive_seconds,
     progress,
     save_atomic,
 )
@@ -42,9 +43,9 @@ def ratio(
                                               help="Width multiplier α.")] = 1.0,
     resolution_mult: Annotated[float, typer.Option("--resolution-mult", "--rho",
                                                    help="Resolution multiplier ρ.")] = 1.0,
-    batch: Annotated[int, typer.Option(help="Batch size N.")] = 1,
+    batch: BatchOpt = 1,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Convs with bias.")] = False,
-    dtype: Annotated[str, typer.Option(help="Element type for memory access.")] = "float32",
+    dtype: DtypeOpt = "float32",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -102,13 +103,10 @@ def compare(
         help="Sort by params, madds, flops, mem_bytes, latency_ms (ascending) or top1.")] = None,
     device: DeviceOpt = "meta",
     bench: Annotated[bool, typer.Option(
-        "--bench", help="Also measure each model's latency for real (CPU, random weights).")]
-    = False,
-    threads: Annotated[int | None, typer.Option(
-        min=1, help="With --bench: torch threads (default: torch's current setting).")] = None,
-    budget: Annotated[float, typer.Option(
-        help="With --bench: seconds of timed runs per model.", callback=positive_seconds)]
-    = 1.0,
+        "--bench", help="Also measure each model's latency for real (random weights) on "
+        "--device (cpu when it is meta).")] = False,
+    threads: ThreadsOpt = None,
+    budget: BudgetOpt = 1.0,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     plot: Annotated[Path | None, typer.Option(
@@ -137,7 +135,8 @@ def compare(
         check_optimizer(optimizer)
     from convcost.studies.compare import compare as compare_models
 
-    timing = {"threads": threads, "budget_s": budget} if bench else None
+    timing = ({"threads": threads, "budget_s": budget,
+               "device": "cpu" if device == "meta" else device} if bench else None)
     sizes = parse_inputs(input)
     with progress(fmt) as step:
         items = compare_models(models, sizes, batch=batch, dtype=dtype, device=device,

@@ -37,16 +37,23 @@ def report(
     dtype: DtypeOpt = "float32",
     device: DeviceOpt = "meta",
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    fmt: Annotated[list[str] | None, typer.Option(
+        "--format", "-f", help="What the folder holds (repeat): md (report.md + PNGs), html "
+        "(self-contained), json (report.json: every layer), csv (a layer table per model). "
+        "Default: md and html.")] = None,
 ) -> None:
-    """Per-layer breakdown report: Markdown + self-contained HTML with plots."""
-    from convcost.report.breakdown import check_report_folder, write_report
+    """Per-layer breakdown report: Markdown + self-contained HTML with plots (and on request
+    JSON and CSV of every layer)."""
+    from convcost.report.breakdown import check_formats, check_report_folder, write_report
     from convcost.studies.compare import compare
 
+    formats = check_formats(fmt or ["md", "html"])
     check_report_folder(out, force)  # fail before analysing anything
     with progress() as step:
         items = compare(models, parse_inputs(input), batch=batch, dtype=dtype, device=device,
                         progress=step)
-    files = write_report(items, out, force=force, title=title, roofs=_machine_roofs())
+    files = write_report(items, out, force=force, title=title, roofs=_machine_roofs(),
+                         formats=formats)
     typer.echo(f"wrote {out}/ ({', '.join(f.name for f in files)})")
 
 
@@ -119,29 +126,37 @@ def _read_latency(path: Path) -> dict[str, float]:
     return out
 
 
+_IMAGE_FORMATS = ("png", "svg")
+
+
 @app.command()
 def plot(
     kind: Annotated[PlotKind, typer.Argument(help="accuracy (top-1 vs cost across the zoo), "
-                                             "sweep (width × resolution) or ratio "
-                                             "(depthwise-separable ratio over N and Dk).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")],
+                                             "sweep (width × resolution), ratio "
+                                             "(depthwise-separable ratio over N and Dk) or "
+                                             "memory (a model's bytes over a run).")],
+    models: Annotated[list[str] | None, typer.Argument(
+        metavar="[MODEL]...", help="accuracy: only these zoo models (default: the whole zoo); "
+        "sweep: the model (default mobilenet_v1); memory: the model (a zoo name or user "
+        "code); ratio: none.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Image file: .png or .svg.")]
+    = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", help="png or svg (default: from --out's suffix).")] = None,
     x: Annotated[Axis, typer.Option("--x", help="accuracy: the cost axis.")] = Axis.madds,
-    model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", help="accuracy: only these zoo models (repeat); sweep: the model "
-        "(default mobilenet_v1).")] = None,
     labels: Annotated[str, typer.Option(help="accuracy: auto, all, frontier or none.")]
     = "auto",
     latency: Annotated[Path | None, typer.Option(
         help="accuracy: JSON of measured latency in ms by spec (needed for --x latency_ms).")]
     = None,
     size: Annotated[int, typer.Option(help="ratio: feature-map size F.")] = 14,
-    spec: Annotated[str | None, typer.Argument(
-        metavar="[MODEL]", help="memory: the model (a zoo name or user code).")] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
     train: TrainOpt = False,
     optimizer: OptimizerOpt = None,
     allocator: AllocatorOpt = "cpu",
+    model_option: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", hidden=True)] = None,
 ) -> None:
     """Figures: accuracy vs cost with the Pareto frontier, width/resolution sweeps, the
     depthwise-separable ratio surface, a model's memory over an inference or a training step
@@ -149,13 +164,18 @@ def plot(
     from convcost import studies
     from convcost.report import plots
 
-    check_image_path(out)
+    if model_option:
+        raise InvalidArgumentError("plot takes its models as arguments, as every command does "
+                                   f"(convcost plot {kind.value} {' '.join(model_option)} "
+                                   "--out FILE); -m/--model is gone")
+    out = _image_out(out, fmt)
+    models = models or []
     if kind is PlotKind.accuracy:
         if x is Axis.latency_ms and latency is None:
             raise InvalidArgumentError("--x latency_ms needs --latency FILE.json with the "
                                        "measured latency of the models")
         with progress() as step:
-            pts = studies.zoo_points(model or None, progress=step)
+            pts = studies.zoo_points(models or None, progress=step)
         if latency is not None:
             pts = studies.with_latency(pts, _read_latency(latency))
         fig, front = plots.accuracy_vs_cost(pts, x.value, labels=labels)
@@ -163,27 +183,47 @@ def plot(
         typer.echo(f"wrote {out}; Pareto frontier ({x.value}): "
                    + ", ".join(p.label for p in front))
     elif kind is PlotKind.sweep:
-        if model and len(model) > 1:
-            raise InvalidArgumentError("sweep takes one --model")
-        pts = studies.sweep_points(model[0] if model else "mobilenet_v1")
+        if len(models) > 1:
+            raise InvalidArgumentError(f"plot sweep takes one MODEL, got {len(models)}")
+        pts = studies.sweep_points(models[0] if models else "mobilenet_v1")
         save_atomic(plots.width_resolution_sweep(pts), out)
         typer.echo(f"wrote {out}")
     elif kind is PlotKind.memory:
-        _plot_memory(spec, out, input, batch, train, optimizer, allocator)
+        if len(models) != 1:
+            raise InvalidArgumentError("plot memory takes one MODEL: convcost plot memory "
+                                       "MODEL --out memory.png")
+        _plot_memory(models[0], out, input, batch, train, optimizer, allocator)
     else:
+        if models:
+            raise InvalidArgumentError("plot ratio takes no MODEL (it is the formula's surface "
+                                       "over N and Dk; --size sets F)")
         save_atomic(plots.separable_ratio_surface(size=size), out)
         typer.echo(f"wrote {out}")
 
 
-def _plot_memory(spec: str | None, out: Path, input: list[str] | None, batch: int,
+def _image_out(out: Path | None, fmt: str | None) -> Path:
+    """``--out`` and ``--format`` agreed: the suffix gives the format; ``--format`` alone
+    (an ``--out`` without suffix) adds it; a disagreement is an error. Checked before work."""
+    if out is None:
+        raise InvalidArgumentError("give the image file: --out FILE.png (or .svg)")
+    if fmt is not None:
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in _IMAGE_FORMATS:
+            raise InvalidArgumentError(f"--format must be png or svg for a figure, got {fmt!r}")
+        suffix = out.suffix.lower().lstrip(".")
+        if not suffix:
+            out = out.with_name(out.name + "." + fmt)
+        elif suffix != fmt:
+            raise InvalidArgumentError(f"--out {out} is a .{suffix} file but --format is {fmt}")
+    return check_image_path(out)
+
+
+def _plot_memory(spec: str, out: Path, input: list[str] | None, batch: int,
                  train: bool, optimizer: str | None, allocator: str) -> None:
     """``convcost plot memory MODEL``: bytes held over the run, by category."""
     from convcost.report.memory import memory_figure
     from convcost.studies.memory import DEFAULT_OPTIMIZER, memory
 
-    if spec is None:
-        raise InvalidArgumentError("plot memory needs the model: convcost plot memory MODEL "
-                                   "--out memory.png")
     report = memory(spec, parse_inputs(input), batch=batch, train=train or optimizer is not None,
                     optimizer=optimizer or DEFAULT_OPTIMIZER, alloc=allocator)
     save_atomic(memory_figure(report), out)

@@ -465,6 +465,8 @@ def cache_path(device: str, threads: int) -> Path:
 # --- measuring ----------------------------------------------------------------------------------
 
 Sampler = Callable[[MicroBenchmark, int], Sequence[float]]
+Progress = Callable[[str, int, int], None]
+"""``progress(label, done, total)``: called before each micro-benchmark run."""
 """``sampler(bench, round) -> run times in seconds``: one round of one network."""
 
 
@@ -500,6 +502,7 @@ def real_sampler(device: str = "cpu", threads: int | None = None, budget_s: floa
 def run_micro_benchmarks(
     device: str = "cpu", threads: int | None = None, budget_s: float = 0.1, rounds: int = 3,
     *, only: Iterable[str] | None = None, sampler: Sampler | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, NetworkTime]:
     """Time each network of :data:`MICRO_BENCHMARKS` (by name; ``only`` those named) in
     ``rounds`` interleaved rounds: per round the median of the runs after the MAD screen,
@@ -515,7 +518,10 @@ def run_micro_benchmarks(
     dev = torch.device(device)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         for r in range(rounds):
-            for bench in benches:
+            for k, bench in enumerate(benches):
+                if progress is not None:
+                    progress(f"calibrating: {bench.name} (round {r + 1}/{rounds})",
+                             r * len(benches) + k, rounds * len(benches))
                 times = list(sample(bench, r))
                 medians[bench.name].append(median(split_outliers(times)[0]))
     return {name: NetworkTime(min(ms), tuple(ms)) for name, ms in medians.items()}
@@ -707,14 +713,15 @@ def sanity_problems(seconds: Mapping[str, float], limits: Limits,
 def measure_checked(
     device: str, threads: int, *, budget_s: float = 0.1, rounds: int = 3, retries: int = 2,
     sampler: Sampler | None = None, limits: Limits | None = None,
-    counts: Mapping[str, Counts] | None = None,
+    counts: Mapping[str, Counts] | None = None, progress: Progress | None = None,
 ) -> tuple[dict[str, NetworkTime], int]:
     """(times by name, measurements made): every network measured, then the networks
     behind each failed sanity check measured again, up to ``retries`` times; raises
     :class:`CalibrationError` when checks still fail."""
     lim = limits or machine_limits(device, threads)
     cnt = counts if counts is not None else all_counts()
-    times = run_micro_benchmarks(device, threads, budget_s, rounds, sampler=sampler)
+    times = run_micro_benchmarks(device, threads, budget_s, rounds, sampler=sampler,
+                                 progress=progress)
     attempts = 1
     while True:
         problems = sanity_problems({k: v.seconds for k, v in times.items()}, lim, cnt)
@@ -727,7 +734,7 @@ def measure_checked(
                 "run `convcost calibrate --force` when it is idle")
         again = {n for p in problems for n in p.networks}
         times.update(run_micro_benchmarks(device, threads, budget_s, rounds, only=again,
-                                          sampler=sampler))
+                                          sampler=sampler, progress=progress))
         attempts += 1
 
 
@@ -752,13 +759,15 @@ def calibrate(
     rounds: int = 3,
     retries: int = 2,
     sampler: Sampler | None = None,
+    progress: Progress | None = None,
 ) -> Calibration:
     """Calibration for this machine: from the cache, or measured now, checked and cached.
 
     ``force`` measures again even when a valid cache exists. A corrupt cache file is
     measured again and overwritten. ``sampler`` replaces the real timing (tests inject run
     times); a calibration that fails its sanity checks ``retries + 1`` times raises
-    :class:`CalibrationError`.
+    :class:`CalibrationError`. ``progress(label, done, total)`` is told of each
+    micro-benchmark run (not called when the cache answers).
     """
     dev = str(check_device(device))
     with pinned_threads(threads) as used:
@@ -768,7 +777,8 @@ def calibrate(
                 return cached
         cnt = all_counts()
         times, attempts = measure_checked(dev, used, budget_s=budget_s, rounds=rounds,
-                                          retries=retries, sampler=sampler, counts=cnt)
+                                          retries=retries, sampler=sampler, counts=cnt,
+                                          progress=progress)
     cal = calibration_from_timings({k: v.seconds for k, v in times.items()}, device=dev,
                                    threads=used, counts=cnt)
     cal = replace(cal, noise={k: v.spread for k, v in times.items()}, attempts=attempts)
@@ -802,6 +812,7 @@ __all__ = [
     "MicroBenchmark",
     "NetworkTime",
     "Problem",
+    "Progress",
     "Sampler",
     "all_counts",
     "cache_dir",

@@ -222,7 +222,7 @@ def measure_interleaved(
     clock: Callable[[], float] = time.perf_counter,
     sync: Callable[[], None] | None = None,
     timer: Timer | None = None,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int, float], None] | None = None,
 ) -> dict[str, Measurement]:
     """Time every callable of ``fns`` (by label) in ``rounds`` interleaved rounds.
 
@@ -234,8 +234,9 @@ def measure_interleaved(
     ran in between and took the caches. ``budget_s``, ``min_runs`` and ``max_runs`` are
     per callable, over all rounds. A run is timed by ``timer(fn)`` when given, else by
     ``clock()`` around the call and ``sync()``; warm-up calls are followed by ``sync()`` too.
-    ``progress(label, runs)`` is called after each timed run; ``threads`` pins torch's
-    intra-op threads for the duration.
+    ``progress(label, runs, fraction)`` is called after each timed run (``fraction``: the share
+    of the whole measurement done, by rounds, callables and each one's runs or budget);
+    ``threads`` pins torch's intra-op threads for the duration.
     """
     batches = {k: (batch if isinstance(batch, int) else batch[k]) for k in fns}
     _check_counts(warmup, min_runs, max_runs, budget_s, min(batches.values(), default=1),
@@ -251,7 +252,9 @@ def measure_interleaved(
             lo_runs = max(1, _share(min_runs, rounds, r))
             hi_runs = max(lo_runs, _share(max_runs, rounds, r))
             budget_r = budget_s / rounds
-            for label in labels[r % len(labels):] + labels[:r % len(labels)] if labels else []:
+            order = labels[r % len(labels):] + labels[:r % len(labels)] if labels else []
+            for j, label in enumerate(order):
+                segment = r * len(labels) + j
                 fn = fns[label]
                 if r > 0:
                     _untimed(fn, sync)
@@ -263,7 +266,12 @@ def measure_interleaved(
                     this.append(elapsed * 1000.0)
                     spent += elapsed
                     if progress is not None:
-                        progress(label, done + len(this))
+                        # the segment ends at its minimum runs and budget, or its maximum runs
+                        by_time = spent / budget_r if budget_r > 0 else math.inf
+                        part = min(1.0, max(min(len(this) / lo_runs, by_time),
+                                            len(this) / hi_runs))
+                        progress(label, done + len(this),
+                                 (segment + part) / (rounds * len(labels)))
                     if len(this) >= lo_runs and spent >= budget_r:
                         break
                 times[label].append(this)
@@ -306,7 +314,7 @@ def measure(
     ``progress`` is called with the number of timed runs so far after each one. ``threads``
     pins torch's intra-op threads for the duration.
     """
-    tick = None if progress is None else (lambda _label, n: progress(n))
+    tick = None if progress is None else (lambda _label, n, _f: progress(n))
     return measure_interleaved({"": fn}, batch=batch, device=device, threads=threads,
                                warmup=warmup, min_runs=min_runs, max_runs=max_runs,
                                budget_s=budget_s, rounds=rounds, clock=clock, sync=sync,
@@ -388,7 +396,7 @@ def measure_models(
     rounds: int = 3,
     clock: Callable[[], float] = time.perf_counter,
     event: Callable[..., Any] | None = None,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int, float], None] | None = None,
     **kw: Any,
 ) -> list[Measurement]:
     """Time each ``(label, model, input_size)`` of ``jobs`` (input batch first) in ``rounds``
@@ -421,7 +429,7 @@ def measure_models(
                 if sync is not None:
                     sync()
         tick = None if progress is None else (
-            lambda key, n: progress(jobs[int(key)][0], n))
+            lambda key, n, f: progress(jobs[int(key)][0], n, f))
         out = measure_interleaved(
             fns, batch={k: int(j[2][0]) for k, j in zip(keys, jobs, strict=True)},
             device=str(dev), threads=threads, rounds=rounds, sync=sync, timer=timer,
@@ -444,7 +452,7 @@ def measure_model(
     :func:`measure_models` for one model (one round unless asked). Remaining keywords go to
     :func:`measure_interleaved` (``warmup``, ``min_runs``, ``max_runs``, ``budget_s``) or to
     :func:`measure_models` (``clock``, ``event``)."""
-    tick = None if progress is None else (lambda _label, n: progress(n))
+    tick = None if progress is None else (lambda _label, n, _f: progress(n))
     return measure_models([("", model, input_size)], device=device, threads=threads,
                           dtype=dtype, rounds=rounds, progress=tick, **kw)[0]
 

@@ -10,7 +10,7 @@ is *failed*, unless its adapter predicts that it raises on this model (then its 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -380,6 +380,7 @@ def crosscheck(
     peers: Iterable[str] | None = None,
     name: str | None = None,
     threads: int | None = 1,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CrossCheck:
     """Check ``model`` against the real run and the peers (all of :data:`PEERS` unless ``peers``
     names some), on the same inputs as :func:`convcost.analyze`: ``input_size`` (one shape,
@@ -391,7 +392,8 @@ def crosscheck(
     ``torch.no_grad()``, on CPU; the model passed in is never touched. ``threads``: intra-op
     threads for those runs (restored afterwards; None keeps the current setting). One thread
     is the default: the counts do not depend on it, and on a loaded machine torch's spinning
-    OpenMP workers make a two-thread forward pass 30× slower.
+    OpenMP workers make a two-thread forward pass 30× slower. ``progress(label, done,
+    total)`` is called before each step: convcost's analysis, the recorded runs, each peer.
     """
     wanted = list(PEERS if peers is None else peers)
     unknown = [p for p in wanted if p not in PEERS]
@@ -411,9 +413,13 @@ def crosscheck(
     try:
         # a forward that draws random numbers draws them from a fork: the caller's RNG stays
         with torch.random.fork_rng(devices=[]):
+            step = progress or (lambda _label, _done, _total: None)
+            total = len(wanted) + 2
+            step(f"{label}: convcost", 0, total)
             analysis = _analyze(module, args, kw, label)
             modules = dict(analysis.evaluation.modules)
-            results = _run_peers(wanted, module, args, kw, analysis, modules)
+            results = _run_peers(wanted, module, args, kw, analysis, modules,
+                                 lambda peer, k: step(f"{label}: {peer}", k + 2, total))
     finally:
         torch.set_num_threads(before)
     t = analysis.totals
@@ -456,16 +462,18 @@ def _fresh(module: nn.Module, args: tuple[Any, ...],
 
 
 def _run_peers(wanted: list[str], module: nn.Module, args: tuple[Any, ...],
-               kw: dict[str, Any], analysis: Analysis,
-               modules: dict[str, str]) -> list[PeerResult]:
+               kw: dict[str, Any], analysis: Analysis, modules: dict[str, str],
+               step: Callable[[str, int], None]) -> list[PeerResult]:
     results: list[PeerResult] = []
+    step("recorded runs", -1)
     with torch.no_grad(), quiet():  # the model's own prints and warnings, once per run: none
         work, a, k = _fresh(module, args, kw)
         real = run_real(work, a, k)
         work, a, k = _fresh(module, args, kw)
         ctx = observe(work, a, k)
     ctx.fused = real.fused
-    for peer in wanted:
+    for n, peer in enumerate(wanted):
+        step(peer, n)
         adapter = ADAPTERS[peer]
         if peer == "real":
             results.append(_check_real(real, analysis, ctx, modules))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -31,8 +32,15 @@ from convcost.errors import InvalidArgumentError
 from convcost.files import MANIFEST as MARKER
 from convcost.files import check_report_folder, write_report_folder
 from convcost.formulas import numel
-from convcost.report.layers import unsupported_note
-from convcost.report.tables import Table, markdown_text, to_html, to_html_transposed, to_markdown
+from convcost.report.layers import layers_table, unsupported_note
+from convcost.report.tables import (
+    Table,
+    markdown_text,
+    to_csv,
+    to_html,
+    to_html_transposed,
+    to_markdown,
+)
 from convcost.report.units import megabytes, shape_text, si
 
 if TYPE_CHECKING:
@@ -439,11 +447,30 @@ def render_images(secs: Sequence[Section], dpi: int = 100,
     return images
 
 
+REPORT_FORMATS = ("md", "html", "json", "csv")
+"""What a report folder can hold: ``md`` (report.md and its PNGs), ``html`` (report.html,
+self-contained), ``json`` (report.json: each model's ``layers --format json`` object with its
+top-1 and where its multiply-adds sit), ``csv`` (one ``<model>_layers.csv`` per model)."""
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    """The report formats asked for, lower-cased, each once; anything outside
+    :data:`REPORT_FORMATS` (or nothing) is bad input."""
+    wanted = list(dict.fromkeys(f.lower() for f in formats))
+    unknown = [f for f in wanted if f not in REPORT_FORMATS]
+    if unknown or not wanted:
+        raise InvalidArgumentError(f"report --format takes {', '.join(REPORT_FORMATS)} (repeat "
+                                   f"for several), got {', '.join(map(repr, unknown)) or 'none'}")
+    return wanted
+
+
 def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = False,
                  title: str | None = None, dpi: int = 100,
-                 roofs: Roofs | None = None) -> list[Path]:
-    """Write ``report.md``, ``report.html`` and the PNGs into the folder ``out``; ``roofs``
-    are the machine the roofline is drawn for (default: the documented defaults).
+                 roofs: Roofs | None = None,
+                 formats: Sequence[str] = ("md", "html")) -> list[Path]:
+    """Write the report into the folder ``out`` in ``formats`` (:data:`REPORT_FORMATS`;
+    default ``report.md`` with its PNGs and ``report.html``); ``roofs`` are the machine the
+    roofline is drawn for (default: the documented defaults).
 
     Atomic: everything is written into a temporary folder beside ``out`` and renamed into
     place at the end, so an interrupted run leaves no half-written report. An existing ``out``
@@ -452,19 +479,34 @@ def write_report(items: Sequence[Compared], out: str | Path, *, force: bool = Fa
     """
     if not items:
         raise InvalidArgumentError("a report needs at least one model")
+    wanted = check_formats(formats)
     out = Path(out)
     check_report_folder(out, force)
     secs = sections(items)
     title = title or "convcost report: " + ", ".join(s.analysis.model for s in secs)
-    images = render_images(secs, dpi, roofs)
-    files = {"report.md": render_markdown(secs, title).encode("utf-8"),
-             "report.html": render_html(secs, title, images).encode("utf-8"), **images,
-             }
+    files: dict[str, bytes] = {}
+    if "md" in wanted or "html" in wanted:
+        images = render_images(secs, dpi, roofs)
+        if "md" in wanted:
+            files["report.md"] = render_markdown(secs, title).encode("utf-8")
+        if "html" in wanted:
+            files["report.html"] = render_html(secs, title, images).encode("utf-8")
+        if "md" in wanted:
+            files.update(images)
+    if "json" in wanted:
+        files["report.json"] = (json.dumps({"title": title, "models": [
+            {**s.analysis.to_dict(),
+             **{k: v for k, v in s.item.record().items()
+                if k in ("top1", "top1_source", "madds_share", "peak_activation_bytes")}}
+            for s in secs]}, indent=2) + "\n").encode("utf-8")
+    if "csv" in wanted:
+        for s in secs:
+            files[f"{s.slug}_layers.csv"] = to_csv(layers_table(s.analysis, "layer", None)
+                                                   ).encode("utf-8")
     return write_report_folder(out, files)
 
 
-__all__ = ["COMPARISON_IMAGES", "MARKER", "PLOT_NAMES", "Section", "check_report_folder",
-           "comparison", "findings", "layer_frame",
+__all__ = ["COMPARISON_IMAGES", "MARKER", "PLOT_NAMES", "REPORT_FORMATS", "Section",
+           "check_formats", "check_report_folder", "comparison", "findings", "layer_frame",
            "layer_table", "layer_type", "layer_type_frame", "layer_type_table", "render_html",
-           "render_images", "render_markdown", "sections", "weights",
-           "write_report"]
+           "render_images", "render_markdown", "sections", "weights", "write_report"]

@@ -14,7 +14,12 @@ from convcost.resolve import Resolved, check_batch, resolve
 from convcost.specs import InputShape, batched
 
 Progress = Callable[[str, int, int], None]
-"""``progress(label, runs_done, runs_total)``: called as each timed run of ``label`` ends."""
+"""``progress(label, done, total)``: called as each timed run of ``label`` ends, as each
+calibration micro-benchmark starts, and before each model is profiled or predicted."""
+
+
+PROGRESS_STEPS = 1000
+"""The timing's progress is reported in thousandths of the whole measurement."""
 
 
 def check_budget(budget_s: float) -> float:
@@ -64,7 +69,7 @@ def bench(
     if predict:
         from convcost.latency.calibrate import calibrate
 
-        cal = calibrate(device, threads)
+        cal = calibrate(device, threads, progress=progress)
     from convcost.graph import shape_text
 
     jobs: list[tuple[str, Resolved, InputShape]] = []
@@ -75,9 +80,9 @@ def bench(
                 shape = batched(InputShape(size[1:], size.dtype), b)
                 jobs.append((f"{model.name} {shape_text(shape)}", model, shape))
 
-    def tick(label: str, n: int) -> None:
+    def tick(label: str, _runs: int, fraction: float) -> None:
         if progress is not None:
-            progress(label, n, runs)
+            progress(f"timing {label}", round(fraction * PROGRESS_STEPS), PROGRESS_STEPS)
 
     measured = measure_models([(label, m.module, shape) for label, m, shape in jobs],
                               device=device, threads=threads, rounds=rounds, warmup=warmup,
@@ -92,6 +97,9 @@ def bench(
             rec["vs_first"] = {"model": jobs[j][1].name,
                                **compare_measurements(m, measured[j]).to_dict()}
         if cal is not None or layers:
+            if progress is not None:
+                progress(f"{'profiling' if layers else 'predicting'} {jobs[i][0]}", i,
+                         len(jobs))
             rec.update(_extras(model, shape, device, threads, cal, layers, m.median_ms))
         records.append(rec)
     return records

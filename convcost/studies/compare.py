@@ -40,7 +40,8 @@ def compare(
     modules (built on the CPU with random weights), all together in interleaved rounds; each
     latency after the first of its input carries ``vs_first``: the ratio of the medians, its
     bounds, and whether the measurement tells the two apart (``significant``).
-    ``progress(label, done, total)`` is called before each model is analysed."""
+    ``progress(label, done, total)`` is called before each model is analysed and, with
+    ``bench``, as the timing advances (in thousandths of it)."""
     from convcost.api import analyze, torch_dtype
 
     check_batch(batch)
@@ -62,9 +63,11 @@ def compare(
     # all models timed together, in interleaved rounds; each against the first of its input
     from convcost.latency.measure import compare_measurements, measure_models
 
+    tick = None if progress is None else (
+        lambda label, _runs, fraction: progress(f"timing {label}", round(fraction * 1000), 1000))
     measured = measure_models([(c.analysis.model, m, c.analysis.input)
                                for c, m in zip(items, modules, strict=True)],
-                              dtype=torch_dtype(dtype), **bench)
+                              dtype=torch_dtype(dtype), progress=tick, **bench)
     first: dict[tuple[int, ...], int] = {}
     timed = []
     for i, (c, m) in enumerate(zip(items, measured, strict=True)):
