@@ -86,3 +86,13 @@ def test_bench_progress_runs_to_the_end_then_names_each_profiled_model() -> None
     assert [s for s in seen if not s[0].startswith("timing ")] == [
         ("profiling mobilenet_v3_small 1×3×32×32", 0, 2),
         ("profiling squeezenet1_1 1×3×32×32", 1, 2)]
+
+
+def test_memory_fit_reports_each_batch_it_tries() -> None:
+    seen: list[str] = []
+    rep = studies.memory("squeezenet1_1", [(3, 32, 32)], fit="64MiB",
+                         progress=seen.append)
+    assert rep.fit is not None
+    # one inference at batch 1, then each batch the search tried (its record keeps them)
+    assert seen == ["inference at batch 1"] + [f"inference at batch {b}"
+                                                for b in rep.fit.tried]

@@ -84,7 +84,11 @@ def guidelines(
         from convcost.studies.guidelines import audit
 
         resolved, sizes = model_and_sizes(model, input, batch, "cpu" if bench else "meta")
-        result = audit(resolved, sizes, dtype=dtype, fold_bn=fold_bn, block_depth=block_depth,
-                       small_fraction=small, bench=bench, threads=threads)
+        with progress(fmt if bench else Format.json) as step:  # a bar only while timing
+            if step is not None:
+                step(f"{resolved.name}: timing every layer (torch.profiler)", 0, 1)
+            result = audit(resolved, sizes, dtype=dtype, fold_bn=fold_bn,
+                           block_depth=block_depth, small_fraction=small, bench=bench,
+                           threads=threads)
         tables, payload = audit_tables(result.audit, top, result.model), audit_payload(result)
     emit(tables, payload, fmt, out)

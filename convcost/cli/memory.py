@@ -18,6 +18,7 @@ from convcost.cli._app import (
     app,
     emit,
     parse_inputs,
+    progress,
 )
 
 TrainOpt = Annotated[bool, typer.Option(
@@ -65,7 +66,12 @@ def memory(
         parse_size(fit)
     train = train or optimizer is not None
     sizes = parse_inputs(input)
-    reports = [memory_of(spec, sizes, batch=batch, dtype=dtype, device=device, train=train,
-                         optimizer=optimizer or DEFAULT_OPTIMIZER, alloc=allocator, fit=fit)
-               for spec in models]
+    reports = []
+    with progress(fmt) as step:
+        for k, spec in enumerate(models):
+            tick = None if step is None else (
+                lambda label, k=k, spec=spec: step(f"{spec}: {label}", k, len(models)))
+            reports.append(memory_of(spec, sizes, batch=batch, dtype=dtype, device=device,
+                                     train=train, optimizer=optimizer or DEFAULT_OPTIMIZER,
+                                     alloc=allocator, fit=fit, progress=tick))
     emit(memory_table(reports), {"models": [r.record() for r in reports]}, fmt, out)

@@ -53,6 +53,7 @@ def memory(
     fit: int | str | None = None,
     loss: Callable[[Any], torch.Tensor] | None = None,
     name: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MemoryReport:
     """Peak memory of ``model`` for one input: ``inputs`` are one sample's shapes (or
     ``--input`` texts), one per positional input, without the batch (default: the model's
@@ -68,6 +69,7 @@ def memory(
     allocator's 512-byte rounding; ``exact``: bytes as requested). ``fit``: a budget (bytes, or
     ``"8GiB"``): the largest batch whose peak fits it. The model is never changed: its
     ``training`` flags, parameters, ``.grad`` and ``requires_grad`` stay as they were.
+    ``progress(label)`` is called before each simulated run (``--fit`` tries several).
     """
     check_batch(batch)
     if train:
@@ -80,6 +82,9 @@ def memory(
     def run(at: Sequence[Sequence[int]], backward: bool) -> tuple[Any, Simulation]:
         from convcost.api import analyze
 
+        if progress is not None:
+            progress(f"{'training step' if backward else 'inference'} at batch {at[0][0]}"
+                     if at and at[0] else "inference")
         a = analyze(resolved.module, at, dtype=dtype, device=device, name=resolved.name,
                     backward=backward, loss=loss if backward else None, memory=True)
         assert a.lifetimes is not None
