@@ -159,6 +159,7 @@ BAD_OPTIONS = [
     (["bench", "mobilenet_v1", "--device", "cuda"], "CUDA is not available"),
     (["bench", "mobilenet_v1", "-b", "0"], "--batch"),
     (["bench", "mobilenet_v1", "--device", "meta"], "no time to measure"),
+    (["bench", "mobilenet_v1", "--heap", "jemalloc"], "--heap must be warm or system"),
     (["calibrate", "--device", "meta"], "no time to measure"),
     (["bench", "mobilenet_v1", "--batches", "1,x"], "--batches takes positive integers"),
     (["bench", "mobilenet_v1", "--batches", "0"], "--batches takes positive integers"),

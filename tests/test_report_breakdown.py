@@ -302,14 +302,16 @@ def test_cli_report_draws_this_machines_roofs_when_calibrated(
     from convcost.report.plots import Roofs
 
     asked: list[tuple[object, ...]] = []
-    monkeypatch.setattr(cal_mod, "read_cached", lambda *a: asked.append(a))
+    monkeypatch.setattr(cal_mod, "read_cached", lambda *a, **k: asked.append((*a, k)))
     assert _machine_roofs() is None  # nothing cached: the report's default roofs
-    assert asked == [("cpu",)]  # this machine's CPU, torch's current threads
+    # this machine's CPU, torch's current threads: the warm heap's calibration (calibrate's
+    # default), else the system heap's
+    assert asked == [("cpu", {"heap": "warm"}), ("cpu", {"heap": "system"})]
     cal = SimpleNamespace(  # a cached calibration: multiply-adds/s and bytes/s
         peak_dense_madds_per_s=80e9, peak_pointwise_madds_per_s=60e9,
         peak_depthwise_madds_per_s=20e9, bandwidth_bytes_per_s=130e9,
         stream_bytes_per_s=17e9, machine="Some CPU (8 cores)", threads=4)
-    monkeypatch.setattr(cal_mod, "read_cached", lambda *a: cal)
+    monkeypatch.setattr(cal_mod, "read_cached", lambda *a, **k: cal)
     roofs = _machine_roofs()
     assert isinstance(roofs, Roofs)
     # multiply-adds/s doubled into FLOP/s, bandwidths as measured

@@ -265,6 +265,29 @@ ThreadsOpt = Annotated[int | None, typer.Option(
     "setting).")]
 
 
+def checked_heap(heap: str) -> str:
+    """``--heap``: ``warm`` or ``system`` (:mod:`convcost.latency.heap`)."""
+    name = heap.strip().lower()
+    if name not in ("warm", "system"):
+        raise ConvcostError(f"--heap must be warm or system, got {heap!r}")
+    return name
+
+
+HeapOpt = Annotated[str, typer.Option(
+    "--heap", help="While timing: warm (default: freed memory stays mapped, so a steady-state "
+    "run faults no page, as with jemalloc or tcmalloc) or system (the C library as it is: "
+    "glibc may hand memory back and fault it in again on every run).", callback=checked_heap)]
+
+
+def use_heap(heap: str) -> None:
+    """Apply ``--heap`` to this process before anything is timed (``warm``: glibc keeps
+    freed memory mapped; elsewhere the heap is left as it is, and the records say so)."""
+    if heap == "warm":
+        from convcost.latency.heap import keep_memory_mapped
+
+        keep_memory_mapped()
+
+
 def parse_batches(text: str | None) -> list[int] | None:
     """``--batches 1,8,32``: several batch sizes (positive integers, comma-separated)."""
     if text is None:

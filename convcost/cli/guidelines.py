@@ -8,8 +8,10 @@ import typer
 
 from convcost.cli._app import (
     BatchOpt,
+    DtypeOpt,
     Format,
     FormatOpt,
+    HeapOpt,
     InputOpt,
     OutOpt,
     app,
@@ -17,6 +19,7 @@ from convcost.cli._app import (
     model_and_sizes,
     positive_seconds,
     progress,
+    use_heap,
 )
 
 
@@ -26,8 +29,7 @@ def guidelines(
         help="Zoo name or path/to/file.py:Class (not needed with --reproduce).")] = None,
     input: InputOpt = None,
     batch: BatchOpt = 1,
-    dtype: Annotated[str, typer.Option(help="float32, float16, bfloat16 or float64.")]
-    = "float32",
+    dtype: DtypeOpt = "float32",
     top: Annotated[int, typer.Option("--top", min=1, help="Worst offenders per guideline.")]
     = 10,
     fold_bn: Annotated[bool, typer.Option(
@@ -56,6 +58,7 @@ def guidelines(
         callback=positive_seconds)] = 0.15,
     rounds: Annotated[int, typer.Option(
         min=1, help="With --reproduce: interleaved rounds; each network keeps its best.")] = 3,
+    heap: HeapOpt = "warm",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -64,6 +67,8 @@ def guidelines(
 
     if top < 1:
         raise InvalidArgumentError(f"--top must be >= 1, got {top}")
+    if reproduce or bench:
+        use_heap(heap)
     if reproduce:
         if model is not None:
             raise InvalidArgumentError("--reproduce takes no MODEL; run it without one")

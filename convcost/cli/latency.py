@@ -12,6 +12,7 @@ from convcost.cli._app import (
     BudgetOpt,
     Format,
     FormatOpt,
+    HeapOpt,
     InputOpt,
     ModelsArg,
     OutOpt,
@@ -22,6 +23,7 @@ from convcost.cli._app import (
     parse_batches,
     parse_inputs,
     progress,
+    use_heap,
 )
 from convcost.errors import InvalidArgumentError
 
@@ -45,6 +47,7 @@ def bench(
                                          "torch.profiler, beside its cost.")] = False,
     predict: Annotated[bool, typer.Option("--predict", help="Show the calibrated roofline's "
                                           "prediction (calibrates once per machine).")] = False,
+    heap: HeapOpt = "warm",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -56,6 +59,7 @@ def bench(
     if sweep is not None and batch != 1:
         raise InvalidArgumentError("give --batch N (one batch size) or --batches 1,8,32 "
                                    "(several), not both")
+    use_heap(heap)
     with progress(fmt) as step:
         records = bench_models(models, parse_inputs(input), batches=sweep or [batch],
                                device=device, threads=threads, budget_s=budget, runs=runs,
@@ -78,6 +82,7 @@ def calibrate(
     threads: ThreadsOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Measure again even when cached.")]
     = False,
+    heap: HeapOpt = "warm",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -85,6 +90,7 @@ def calibrate(
     from convcost.latency import calibrate as cal_mod
     from convcost.report.tables import Table
 
+    use_heap(heap)
     with progress(fmt) as step:
         cal = cal_mod.calibrate(device, threads, force=force, progress=step)
     t = Table(title=f"Roofline calibration: {cal.machine}, {cal.threads} threads, {cal.device}",
@@ -98,6 +104,6 @@ def calibrate(
         t.notes.append(f"{len(cal.noise)} micro-benchmarks, median of their rounds; widest "
                        f"spread between rounds: {cal.noise[worst]:.0%} ({worst}); sanity "
                        f"checks passed at measurement {cal.attempts}")
-    t.notes.append(f"cached in {cal_mod.cache_path(cal.device, cal.threads)}")
-    emit(t, {**cal.to_dict(), "cache": str(cal_mod.cache_path(cal.device, cal.threads))},
+    t.notes.append(f"cached in {cal_mod.cache_path(cal.device, cal.threads, cal.heap)}")
+    emit(t, {**cal.to_dict(), "cache": str(cal_mod.cache_path(cal.device, cal.threads, cal.heap))},
          fmt, out)

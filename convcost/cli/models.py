@@ -15,6 +15,7 @@ from convcost.cli._app import (
     DtypeOpt,
     Format,
     FormatOpt,
+    HeapOpt,
     InputOpt,
     ModelArg,
     ModelsArg,
@@ -28,6 +29,7 @@ from convcost.cli._app import (
     parse_inputs,
     progress,
     save_atomic,
+    use_heap,
 )
 
 
@@ -107,6 +109,7 @@ def compare(
         "--device (cpu when it is meta).")] = False,
     threads: ThreadsOpt = None,
     budget: BudgetOpt = 1.0,
+    heap: HeapOpt = "warm",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
     plot: Annotated[Path | None, typer.Option(
@@ -135,6 +138,8 @@ def compare(
         check_optimizer(optimizer)
     from convcost.studies.compare import compare as compare_models
 
+    if bench:
+        use_heap(heap)
     timing = ({"threads": threads, "budget_s": budget,
                "device": "cpu" if device == "meta" else device} if bench else None)
     sizes = parse_inputs(input)

@@ -59,12 +59,14 @@ def report(
 
 def _machine_roofs() -> Any:
     """The roofs of this machine's cached ``convcost calibrate`` (CPU, torch's current
-    threads) as plain numbers for the report's roofline, multiply-adds/s doubled to FLOP/s;
-    None when nothing is cached (the report then draws its documented default roofs)."""
+    threads, either heap) as plain numbers for the report's roofline, multiply-adds/s
+    doubled to FLOP/s; None when nothing is cached (the report then draws its documented
+    default roofs)."""
     from convcost.latency.calibrate import read_cached
     from convcost.report.plots import Roofs
 
-    cal = read_cached("cpu")
+    # `convcost calibrate` times with a warm heap by default; a --heap system one will do
+    cal = read_cached("cpu", heap="warm") or read_cached("cpu", heap="system")
     if cal is None:
         return None
     return Roofs(dense_flops_per_s=2 * cal.peak_dense_madds_per_s,

@@ -66,6 +66,7 @@ from torch import nn
 
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.latency.fit import fit_terms
+from convcost.latency.heap import heap_state
 from convcost.latency.measure import check_device, measure_model, pinned_threads
 from convcost.latency.roofline import OP_CLASSES, SHARED_BYTES, WORK, Calibration, OpCost
 from convcost.latency.stats import median, split_outliers
@@ -452,22 +453,29 @@ def machine_limits(device: str, threads: int) -> Limits:
     return cpu_limits(threads)
 
 
-def machine_key(device: str, threads: int) -> str:
-    """What a calibration is valid for: processor, threads, torch version, device."""
-    return f"{machine_name(device)}|threads={threads}|torch={torch.__version__}|{device}"
+def machine_key(device: str, threads: int, heap: str | None = None) -> str:
+    """What a calibration is valid for: processor, threads, torch version, device, and on
+    the CPU the heap it is timed with (``heap``, default this process'
+    :func:`~convcost.latency.heap.heap_state`: a heap that faults pages in again on every
+    run makes every large op slower)."""
+    key = f"{machine_name(device)}|threads={threads}|torch={torch.__version__}|{device}"
+    if torch.device(device).type == "cuda":
+        return key
+    return f"{key}|heap={heap or heap_state()}"
 
 
-def cache_path(device: str, threads: int) -> Path:
-    digest = hashlib.sha256(machine_key(device, threads).encode()).hexdigest()[:16]
+def cache_path(device: str, threads: int, heap: str | None = None) -> Path:
+    """The cache file of :func:`machine_key`'s calibration."""
+    digest = hashlib.sha256(machine_key(device, threads, heap).encode()).hexdigest()[:16]
     return cache_dir() / f"calibration-{digest}.json"
 
 
 # --- measuring ----------------------------------------------------------------------------------
 
 Sampler = Callable[[MicroBenchmark, int], Sequence[float]]
+"""``sampler(bench, round) -> run times in seconds``: one round of one network."""
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called before each micro-benchmark run."""
-"""``sampler(bench, round) -> run times in seconds``: one round of one network."""
 
 
 @dataclass(frozen=True)
@@ -738,9 +746,11 @@ def measure_checked(
         attempts += 1
 
 
-def read_cached(device: str = "cpu", threads: int | None = None) -> Calibration | None:
-    """The cached calibration for this machine, or None (absent, unreadable or corrupt)."""
-    path = cache_path(device, threads or torch.get_num_threads())
+def read_cached(device: str = "cpu", threads: int | None = None, heap: str | None = None
+                ) -> Calibration | None:
+    """The cached calibration for this machine (``heap``: as :func:`machine_key`), or None
+    (absent, unreadable or corrupt)."""
+    path = cache_path(device, threads or torch.get_num_threads(), heap)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -781,14 +791,15 @@ def calibrate(
                                           progress=progress)
     cal = calibration_from_timings({k: v.seconds for k, v in times.items()}, device=dev,
                                    threads=used, counts=cnt)
-    cal = replace(cal, noise={k: v.spread for k, v in times.items()}, attempts=attempts)
+    cal = replace(cal, noise={k: v.spread for k, v in times.items()}, attempts=attempts,
+                  heap=heap_state())
     write_cached(cal)
     return cal
 
 
 def write_cached(cal: Calibration) -> Path:
     """Store ``cal`` as this machine's calibration (its device and threads key the file)."""
-    path = cache_path(cal.device, cal.threads)
+    path = cache_path(cal.device, cal.threads, cal.heap)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")

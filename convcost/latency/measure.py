@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from convcost.errors import InvalidArgumentError
+from convcost.latency.heap import heap_state, page_faults
 from convcost.latency.stats import Difference, difference, quantile, robust_stats
 
 INPUT_SEED = 0
@@ -67,6 +68,8 @@ class Measurement:
     outliers: int = 0
     rounds: int = 1
     round_medians_ms: tuple[float, ...] = ()
+    page_faults: float = 0.0  # the process' page faults per timed run (heap.page_faults)
+    heap: str = "system"  # heap.heap_state() while timing
 
     @property
     def throughput(self) -> float:
@@ -101,6 +104,8 @@ class Measurement:
             "threads": self.threads,
             "device": self.device,
             "batch": self.batch,
+            "page_faults": self.page_faults,
+            "heap": self.heap,
             **({"times_ms": list(self.times_ms),
                 "round_medians_ms": list(self.round_medians_ms)} if times else {}),
         }
@@ -108,11 +113,11 @@ class Measurement:
 
 def summarize(
     times_ms: Sequence[float], *, warmup: int, threads: int, device: str, batch: int,
-    rounds: Sequence[Sequence[float]] = (),
+    rounds: Sequence[Sequence[float]] = (), page_faults: float = 0.0,
 ) -> Measurement:
     """Build a :class:`Measurement` from recorded run times (milliseconds); ``rounds`` are the
     same times grouped by interleaved round (widening the interval, see
-    :mod:`~convcost.latency.stats`)."""
+    :mod:`~convcost.latency.stats`); ``page_faults`` per timed run."""
     s = robust_stats(times_ms, rounds)
     round_medians = tuple(robust_stats(r).median for r in rounds if r)
     return Measurement(
@@ -133,6 +138,8 @@ def summarize(
         outliers=s.outliers,
         rounds=max(1, len(round_medians)),
         round_medians_ms=round_medians,
+        page_faults=page_faults,
+        heap=heap_state(),
     )
 
 
@@ -234,6 +241,8 @@ def measure_interleaved(
     ran in between and took the caches. ``budget_s``, ``min_runs`` and ``max_runs`` are
     per callable, over all rounds. A run is timed by ``timer(fn)`` when given, else by
     ``clock()`` around the call and ``sync()``; warm-up calls are followed by ``sync()`` too.
+    The process' page faults during each callable's timed runs are counted (between the runs
+    of a segment, so the count includes nothing else's), per timed run in the result.
     ``progress(label, runs, fraction)`` is called after each timed run (``fraction``: the share
     of the whole measurement done, by rounds, callables and each one's runs or budget);
     ``threads`` pins torch's intra-op threads for the duration.
@@ -244,6 +253,7 @@ def measure_interleaved(
     time_call = timer if timer is not None else clock_timer(clock, sync)
     labels = list(fns)
     times: dict[str, list[list[float]]] = {k: [] for k in labels}
+    faults = dict.fromkeys(labels, 0)
     with pinned_threads(threads) as used_threads:
         for label in labels:
             for _ in range(warmup):
@@ -261,6 +271,7 @@ def measure_interleaved(
                 done = sum(len(t) for t in times[label])
                 this: list[float] = []
                 spent = 0.0
+                faults_before = page_faults()
                 while len(this) < hi_runs:
                     elapsed = time_call(fn)
                     this.append(elapsed * 1000.0)
@@ -274,11 +285,13 @@ def measure_interleaved(
                                  (segment + part) / (rounds * len(labels)))
                     if len(this) >= lo_runs and spent >= budget_r:
                         break
+                faults[label] += page_faults() - faults_before
                 times[label].append(this)
     return {
         label: summarize([t for rnd in times[label] for t in rnd], warmup=warmup,
                          threads=used_threads, device=device, batch=batches[label],
-                         rounds=times[label] if rounds > 1 else ())
+                         rounds=times[label] if rounds > 1 else (),
+                         page_faults=faults[label] / max(1, sum(map(len, times[label]))))
         for label in labels
     }
 

@@ -109,6 +109,7 @@ class Calibration:
     noise: dict[str, float] | None = None  # spread of each micro-benchmark over its rounds
     attempts: int = 1  # measurements it took to pass the sanity checks
     context_s: float = 0.0  # each op's cost inside a model beyond its cost alone
+    heap: str = "system"  # the heap it was measured with (convcost.latency.heap)
     extra: dict[str, float] = field(default_factory=dict)  # reported, not used (e.g. bounds)
 
     # the rates people (and the report's roofline plot) read

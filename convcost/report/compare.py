@@ -184,6 +184,11 @@ def explain(items: Sequence[Compared]) -> list[str]:
                     "mult-adds" + ("" if 0.8 < t / m < 1.25 else
                                    " — FLOPs are not speed: memory access, op count and "
                                    "parallelism decide the rest (convcost guidelines)"))
+    timed = [{"model": name(c), **c.latency} for c in items if c.latency is not None]
+    if timed:
+        from convcost.report.latency import heap_notes
+
+        notes.extend(heap_notes(timed))
     return notes
 
 

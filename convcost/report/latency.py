@@ -49,6 +49,32 @@ def _times(r: float) -> str:
     return f"{1 / r:.2f}× faster" if r < 1 else f"{r:.2f}× slower"
 
 
+FAULTY_RUN = 50
+"""Page faults per run from which a note names the model (each costs about a microsecond)."""
+
+
+def heap_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The heap the runs were timed with and their page faults per run
+    (:mod:`convcost.latency.heap`); the models that faulted many pages, named."""
+    faults = [(r["model"], float(r["page_faults"])) for r in records if "page_faults" in r]
+    if not faults:
+        return []
+    heaps = sorted({str(r.get("heap", "system")) for r in records})
+    lo, hi = min(f for _, f in faults), max(f for _, f in faults)
+    span = f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
+    note = (f"heap: {', '.join(heaps)} ("
+            + ("freed memory kept mapped" if heaps == ["warm"] else "the C library's own")
+            + f"); page faults per timed run: {span}")
+    many = [f"{m} {f:,.0f}" for m, f in faults if f >= FAULTY_RUN]
+    out = [note]
+    if many:
+        out.append("page faults per run: " + ", ".join(many) + " (memory handed back to the "
+                   "system and faulted in again on every run: "
+                   + ("--heap warm keeps it mapped)" if "system" in heaps else
+                      "blocks above 32 MiB, which glibc always maps afresh)"))
+    return out
+
+
 def measurement_notes(records: Sequence[dict[str, Any]]) -> list[str]:
     """The noise of the runs, and each model against the first of its input: a ratio when
     the measurement tells them apart, "not significant" when their intervals overlap."""
@@ -64,6 +90,7 @@ def measurement_notes(records: Sequence[dict[str, Any]]) -> list[str]:
         notes[-1] += (f"; {rounds} interleaved rounds; {outliers} outlying runs set aside; "
                       "a difference counts only when the 95 % intervals of the medians "
                       "do not overlap")
+    notes.extend(heap_notes(records))
     for r in records:
         d = r.get("vs_first")
         if not d:
@@ -135,4 +162,4 @@ def bench_tables(records: Sequence[dict[str, Any]], predict: bool, layers: bool,
     return [summary, *per_model]
 
 
-__all__ = ["bench_tables", "layers_table", "measurement_notes", "summary_table"]
+__all__ = ["bench_tables", "heap_notes", "layers_table", "measurement_notes", "summary_table"]
