@@ -52,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+                        help="convcost calibrate --heap (convcost.latency.heap)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args()
 
@@ -63,8 +65,8 @@ def main() -> None:
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as cache:
             proc = subprocess.run(
-                [str(exe), "calibrate", "--force", "--threads", str(args.threads), "--format",
-                 "json"], capture_output=True, text=True, check=False,
+                [str(exe), "calibrate", "--force", "--threads", str(args.threads), "--heap",
+                 args.heap, "--format", "json"], capture_output=True, text=True, check=False,
                 env={**os.environ, "XDG_CACHE_HOME": cache})
         if proc.returncode != 0:
             sys.exit(f"calibration {i + 1} failed: {proc.stderr.strip()}")
@@ -88,6 +90,7 @@ def main() -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": machine_name("cpu"),
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "torch": torch.__version__, "threads": args.threads, "repeats": args.repeats,
+            "heap": args.heap,
             "wall_s": time.perf_counter() - t0}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "latency_calibration.json").write_text(json.dumps(
@@ -97,7 +100,8 @@ def main() -> None:
         "# Calibration repeatability",
         "",
         f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python "
-        f"{meta['python']}, torch {meta['torch']}, **torch threads: {meta['threads']}**: "
+        f"{meta['python']}, torch {meta['torch']}, **torch threads: {meta['threads']}, heap: "
+        f"{meta['heap']}**: "
         f"{args.repeats} runs of `convcost calibrate --force` in a row, each a process of "
         "its own (every micro-benchmark network in 3 interleaved rounds of 0.1 s, the lowest "
         "of the rounds' robust medians, sanity checks). **Load average (1 min) before → "

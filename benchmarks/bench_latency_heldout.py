@@ -116,6 +116,7 @@ def measure(chosen: list[dict[str, Any]], threads: int, budget: float, rounds: i
             rec.update({"measured_ms": m.median_ms, "iqr_ms": m.iqr_ms,
                         "ci_low_ms": m.ci_low_ms, "ci_high_ms": m.ci_high_ms,
                         "noise": m.noise, "runs": m.runs, "outliers": m.outliers,
+                        "page_faults": m.page_faults,
                         "load": [before, after]})
             print(f"{rec['model']:28s} {m.median_ms:9.2f} ms  IQR {m.iqr_ms:7.2f}  noise "
                   f"{m.noise:6.1%}  load {before:.2f}->{after:.2f}", file=sys.stderr,
@@ -180,6 +181,33 @@ def limits_note(rows: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def repeatability(rows: list[dict[str, Any]], other_path: Path) -> dict[str, Any]:
+    """How the measured medians agree with another run's (another process, possibly another
+    heap): the share within ±5 % and ±10 %, the median and the largest disagreement."""
+    other = json.loads(other_path.read_text())
+    theirs = {r["model"]: r["measured_ms"] for r in other["models"]}
+    ratios = sorted(r["measured_ms"] / theirs[r["model"]] - 1 for r in rows
+                    if r["model"] in theirs and theirs[r["model"]] > 0)
+    apart = sorted(abs(x) for x in ratios)
+    return {"other": str(other_path), "other_heap": other["meta"].get("heap", "system"),
+            "other_date": other["meta"]["date"], "models": len(ratios),
+            "within_5": sum(a <= 0.05 for a in apart) / len(apart),
+            "within_10": sum(a <= 0.10 for a in apart) / len(apart),
+            "median_abs": apart[len(apart) // 2], "max_abs": apart[-1],
+            "median_ratio": ratios[len(ratios) // 2]}
+
+
+def repeat_note(rep: dict[str, Any] | None) -> list[str]:
+    if not rep:
+        return []
+    return [f"**Measurement repeatability** (the noise floor under the ±10 % target): the "
+            f"same {rep['models']} models timed in another process (heap: "
+            f"{rep['other_heap']}, {rep['other_date']}) agree within ±5 % for "
+            f"{rep['within_5']:.0%} and within ±10 % for {rep['within_10']:.0%}; median "
+            f"disagreement {rep['median_abs']:.1%}, largest {rep['max_abs']:.0%}, median "
+            f"ratio this/that {1 + rep['median_ratio']:.3f}.", ""]
+
+
 def markdown(result: dict[str, Any]) -> str:
     from convcost.latency.roofline import Calibration
 
@@ -194,7 +222,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Measured {meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), Python "
         f"{meta['python']}, torch {meta['torch']}, pytorchcv {meta['pytorchcv']}, **torch "
-        f"threads: {meta['threads']}**, batch 1, each model's native input, float32, eval "
+        f"threads: {meta['threads']}, heap: {meta.get('heap', 'system')}** (convcost.latency."
+        "heap), batch 1, each model's native input, float32, eval "
         f"mode, `torch.inference_mode`, random weights. **Load average (1 min) at the start: "
         f"{meta['load_start']:.2f}, at the end: {meta['load_end']:.2f}**; the benchmark's "
         "own threads count for 1 to 2 of it (each group's in the JSON). Models timed in "
@@ -225,6 +254,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Target (issue 16): ρ ≥ 0.98 and ≥ 90 % within ±10 % on held-out models.",
         "",
+        *repeat_note(result.get("repeatability")),
         *limits_note(rows),
         "## Calibration used (`convcost calibrate`, this run)",
         "",
@@ -234,16 +264,17 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "## Per model",
         "",
-        "| model | family | input | G madds | measured ms | IQR ms | convcost ms | error | "
-        "madds ms | error | roofline ms |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | family | input | G madds | measured ms | IQR ms | faults/run | convcost ms "
+        "| error | madds ms | error | roofline ms |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in sorted(rows, key=lambda r: r["measured_ms"]):
         m = r["measured_ms"]
         lines.append(
             f"| {r['model']} | {r['family'].split('/')[-1]} | "
             f"{'×'.join(map(str, r['input'][2:]))} | {r['madds'] / 1e9:.3f} | {m:.2f} | "
-            f"{r['iqr_ms']:.2f} | {r['predicted_ms']:.2f} | {r['predicted_ms'] / m - 1:+.0%} | "
+            f"{r['iqr_ms']:.2f} | {r.get('page_faults', float('nan')):,.0f} | "
+            f"{r['predicted_ms']:.2f} | {r['predicted_ms'] / m - 1:+.0%} | "
             f"{r['madds_ms']:.2f} | {r['madds_ms'] / m - 1:+.0%} | {r['roofline_ms']:.2f} |")
     lines.append("")
     return "\n".join(lines)
@@ -258,7 +289,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--max-madds", type=float, default=4.5e9)
+    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+                        help="warm: freed memory kept mapped (convcost.latency.heap), as "
+                        "convcost bench and calibrate do by default")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser.add_argument("--repeat-of", type=Path, default=None,
+                        help="another run's JSON: report how the measured medians agree")
     parser.add_argument("--reuse", action="store_true",
                         help="no timing: render the Markdown again from the JSON")
     args = parser.parse_args()
@@ -272,6 +308,10 @@ def main() -> None:
 
         from convcost.latency import calibrate as cal_mod
 
+        if args.heap == "warm":
+            from convcost.latency.heap import keep_memory_mapped
+
+            keep_memory_mapped()
         t0 = time.perf_counter()
         load_start = load()
         chosen = select(args.max_madds)
@@ -285,11 +325,14 @@ def main() -> None:
                 "cpus": os.cpu_count(), "python": platform.python_version(),
                 "torch": torch.__version__, "pytorchcv": metadata.version("pytorchcv"),
                 "threads": args.threads, "budget": args.budget, "rounds": args.rounds,
-                "group": args.group, "max_madds": args.max_madds, "load_start": load_start,
+                "group": args.group, "max_madds": args.max_madds, "heap": args.heap,
+                "load_start": load_start,
                 "load_end": load(), "wall_s": time.perf_counter() - t0,
                 "s_per_madd": s_per_madd, "calibration": cal.to_dict()}
         result = {"meta": meta, "models": chosen}
     result["scores"] = scores(result["models"])
+    if args.repeat_of is not None:
+        result["repeatability"] = repeatability(result["models"], args.repeat_of)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps(result, indent=1) + "\n")
     text = markdown(result)

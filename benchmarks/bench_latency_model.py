@@ -214,6 +214,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--models", nargs="+", default=None)
+    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+                        help="warm: freed memory kept mapped (convcost.latency.heap), as "
+                        "convcost bench and calibrate do by default")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--reuse", action="store_true",
                         help="no timing: reuse the measurements in latency.json")
@@ -230,6 +233,10 @@ def main() -> None:
         meta, measured = saved["meta"], saved["measured"]
         names = [n for n in names if n in measured]
     else:
+        if args.heap == "warm":
+            from convcost.latency.heap import keep_memory_mapped
+
+            keep_memory_mapped()
         t0 = time.perf_counter()
         load_start = load()
         cal = cal_mod.calibrate("cpu", args.threads, force=True)
@@ -238,7 +245,8 @@ def main() -> None:
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": cal_mod.machine_name("cpu"),
                 "cpus": os.cpu_count(), "python": platform.python_version(),
                 "torch": torch.__version__, "threads": args.threads, "budget": args.budget,
-                "rounds": args.rounds, "group": args.group, "load_start": load_start,
+                "rounds": args.rounds, "group": args.group, "heap": args.heap,
+                "load_start": load_start,
                 "load_end": load(), "wall_s": time.perf_counter() - t0,
                 "s_per_madd": cal_mod.seconds_per_madd(
                     {k: v / 1000.0 for k, v in (cal.timings_ms or {}).items()}),
