@@ -189,7 +189,7 @@ def repeatability(rows: list[dict[str, Any]], other_path: Path) -> dict[str, Any
     ratios = sorted(r["measured_ms"] / theirs[r["model"]] - 1 for r in rows
                     if r["model"] in theirs and theirs[r["model"]] > 0)
     apart = sorted(abs(x) for x in ratios)
-    return {"other": str(other_path), "other_heap": other["meta"].get("heap", "system"),
+    return {"other": other_path.name, "other_heap": other["meta"].get("heap", "system"),
             "other_date": other["meta"]["date"], "models": len(ratios),
             "within_5": sum(a <= 0.05 for a in apart) / len(apart),
             "within_10": sum(a <= 0.10 for a in apart) / len(apart),
@@ -201,7 +201,7 @@ def repeat_note(rep: dict[str, Any] | None) -> list[str]:
     if not rep:
         return []
     return [f"**Measurement repeatability** (the noise floor under the ±10 % target): the "
-            f"same {rep['models']} models timed in another process (heap: "
+            f"same {rep['models']} models timed in another process ({rep['other']}, heap: "
             f"{rep['other_heap']}, {rep['other_date']}) agree within ±5 % for "
             f"{rep['within_5']:.0%} and within ±10 % for {rep['within_10']:.0%}; median "
             f"disagreement {rep['median_abs']:.1%}, largest {rep['max_abs']:.0%}, median "

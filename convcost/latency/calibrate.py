@@ -19,10 +19,12 @@
 - ``free``: 50 ``view`` calls: the fixed cost of a view/metadata op;
 - ``stream``: ``Linear(4096, 4096)`` on one vector: 64 MiB of weights read once, beyond any
   last-level cache, for the streaming bandwidth;
-- ``context``: a small model (four of MobileNet V2's inverted residual blocks at 28×28), whose
-  time beyond the sum of its ops' own estimates, per op, is what an op costs inside a model
-  beyond what it costs alone (each op reads the previous op's fresh output; the allocator
-  and the caches see a model's pattern, not one op over and over).
+- ``context``: small models (MobileNet V2's inverted residual blocks, one network per stage
+  of its widths and map sizes, 112×112 to 7×7), whose time beyond the sum of their ops' own
+  estimates, over all their ops, is what an op costs inside a model beyond what it costs
+  alone (each op reads the previous op's fresh output; the allocator and the caches see a
+  model's pattern, not one op over and over). One network gave 1 to 22 µs an op depending
+  on its width and map size; the pooled stages give one figure.
 
 **Statistics.** Every round builds each network afresh (new weights, input, allocations)
 and times it for ``budget_s`` (:func:`~convcost.latency.measure.measure_model`); a round's
@@ -68,13 +70,25 @@ from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.latency.fit import fit_terms
 from convcost.latency.heap import heap_state
 from convcost.latency.measure import check_device, measure_model, pinned_threads
-from convcost.latency.roofline import OP_CLASSES, SHARED_BYTES, WORK, Calibration, OpCost
+from convcost.latency.roofline import (
+    ALIGNMENTS,
+    CONV_CLASSES,
+    OP_CLASSES,
+    SHARED_BYTES,
+    WORK,
+    Calibration,
+    OpCost,
+    alignment_of,
+)
 from convcost.latency.stats import median, split_outliers
 
 LOOP = 50
 """Ops (or module calls, or view ops) per forward pass of the fixed-cost networks."""
 OVERHEAD_BOUND_S = 1e-3
 """No fixed cost of one op or module call is longer (the tiny networks take microseconds)."""
+MIN_FACTOR, MAX_FACTOR = 0.5, 10.0
+"""Bounds of an alignment factor (an unaligned conv runs at most twice the aligned rate's
+speed and at least a tenth of it: beyond, the measurement is noise)."""
 FIXED_POINT_STEPS = 8
 """Rounds of (fixed costs net of the tiny networks' work, then rates net of the fixed costs):
 each round shrinks the error by the tiny networks' share of work (about 1 %)."""
@@ -94,6 +108,7 @@ class MicroBenchmark:
     build: Callable[[], nn.Module]
     input_size: tuple[int, ...]
     repeat: int = 1
+    pair: str | None = None  # an unaligned conv: its aligned twin's name (channel blocks)
 
 
 # --- the networks ---------------------------------------------------------------------------
@@ -211,8 +226,15 @@ class _InvertedResidual(nn.Module):
         return x + self.bn3(self.project(y))
 
 
-def _mini_model() -> nn.Module:
-    return nn.Sequential(*(_InvertedResidual(32, 4) for _ in range(4)))
+def _mini_model(channels: int = 32, expand: int = 4, blocks: int = 4) -> nn.Module:
+    return nn.Sequential(*(_InvertedResidual(channels, expand) for _ in range(blocks)))
+
+
+def _stage(channels: int, size: int, blocks: int = 2) -> MicroBenchmark:
+    """A stage of MobileNet V2 (expansion 6) as a context network."""
+    return MicroBenchmark(f"mini-model: {blocks} inverted residuals {channels}x6 @{size}",
+                          "context", lambda: _mini_model(channels, 6, blocks),
+                          (1, channels, size, size))
 
 
 def _conv(cin: int, cout: int, k: int, size: int, stride: int = 1, groups: int = 1
@@ -226,6 +248,26 @@ def _conv(cin: int, cout: int, k: int, size: int, stride: int = 1, groups: int =
         return nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
 
     return MicroBenchmark(name, kind, build, (1, cin, size, size))
+
+
+def _twins(kind: str, k: int, widths: Iterable[tuple[int, int, int]]
+           ) -> list[MicroBenchmark]:
+    """Per ``(unaligned, aligned, size)``: a ``kind`` conv (``k``×``k``) of each width at
+    ``size``², the unaligned one naming its aligned twin (``pair``). Channels ``c→c``; a
+    depthwise conv of ``c`` channels; grouped: 256 channels in groups of the width."""
+    def one(c: int, size: int) -> MicroBenchmark:
+        if kind == "depthwise":
+            return _dw(c, k, size)
+        if kind == "grouped":
+            return _conv(256, 256, k, size, groups=256 // c)
+        return _conv(c, c, k, size)
+
+    out: list[MicroBenchmark] = []
+    for unaligned, aligned, size in widths:
+        twin, odd = one(aligned, size), one(unaligned, size)
+        out += [replace(twin, name=f"{twin.name} (twin)"),
+                replace(odd, name=f"{odd.name} (unaligned)", pair=f"{twin.name} (twin)")]
+    return out
 
 
 def _dw(c: int, k: int, size: int, stride: int = 1) -> MicroBenchmark:
@@ -260,6 +302,14 @@ MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
     # depthwise
     _dw(32, 3, 112), _dw(96, 3, 112, 2), _dw(144, 3, 56, 2), _dw(144, 3, 56), _dw(256, 3, 56),
     _dw(58, 3, 28), _dw(240, 5, 28), _dw(512, 3, 14), _dw(672, 5, 14), _dw(960, 3, 7),
+    # channels that do not fill the vector's blocks, each beside an aligned twin of nearly
+    # the same width (the factor is their ratio: the aligned rate itself varies with width)
+    *_twins("pointwise", 1, ((24, 32, 56), (20, 16, 56), (58, 64, 28), (116, 128, 14),
+                             (232, 240, 14), (728, 736, 14))),
+    *_twins("depthwise", 3, ((24, 32, 56), (20, 16, 56), (58, 64, 28), (116, 128, 28),
+                             (232, 240, 14), (728, 736, 14))),
+    *_twins("dense", 3, ((24, 32, 28), (20, 16, 28))),
+    *_twins("grouped", 3, ((8, 16, 28),)),
     # products with a weight operand: classifiers at batch 1, a token matrix
     _layer("linear 1280->1000", "gemm", lambda: nn.Linear(1280, 1000), (1, 1280)),
     _layer("linear 2048->1000", "gemm", lambda: nn.Linear(2048, 1000), (1, 2048)),
@@ -300,6 +350,8 @@ MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
     # a small model: each op reads the previous op's fresh output, as in any model
     MicroBenchmark("mini-model: 4 inverted residuals 32x4 @28", "context", _mini_model,
                    (1, 32, 28, 28)),
+    _stage(16, 112, 1), _stage(24, 56), _stage(32, 28), _stage(64, 14), _stage(96, 14),
+    _stage(160, 7),
     # streaming: 64 MiB of weights read once
     _layer("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False), (1, 4096)),
     # fixed costs: LOOP ops of each class on a 4×4 map, one module call
@@ -336,13 +388,14 @@ class Counts:
     nbytes: int
     free_ops: int
     module_calls: int
+    channels: tuple[int, ...] = ()  # its convs' channels that fill blocks (conv_channels)
 
 
 def counts_of(bench: MicroBenchmark) -> Counts:
     """:class:`Counts` of one network, from an analysis on the meta device (the class's work
     measure: multiply-adds, window ops or elements; bytes: ``mem_bytes``)."""
     from convcost.api import analyze
-    from convcost.latency.roofline import op_class, work
+    from convcost.latency.roofline import conv_channels, op_class, work
 
     with torch.device("meta"):
         module = bench.build()
@@ -353,7 +406,8 @@ def counts_of(bench: MicroBenchmark) -> Counts:
         raise AssertionError(f"{bench.name} is costed as {sorted(kinds)}, not {want}")
     return Counts(ops=len(a.rows), work=sum(work(r) for r in a.rows),
                   nbytes=sum(r.cost.mem_bytes for r in a.rows),
-                  free_ops=sum(a.evaluation.free.values()), module_calls=len(a.module_calls))
+                  free_ops=sum(a.evaluation.free.values()), module_calls=len(a.module_calls),
+                  channels=tuple(c for r in a.rows for c in conv_channels(r)))
 
 
 def all_counts() -> dict[str, Counts]:
@@ -384,6 +438,16 @@ def cache_size_bytes(device: str = "cpu") -> int:
     return max(sizes, default=8 * 1024**2)
 
 
+def channel_block(device: str = "cpu", cpuinfo: str | None = None) -> int:
+    """The convolutions' channel block (:mod:`~convcost.latency.roofline`): the fp32 lanes of
+    one vector, 16 with AVX-512, 8 with AVX2 (``/proc/cpuinfo``'s flags); 1 on CUDA and on
+    CPUs whose vector width is not known (every conv then counts as aligned)."""
+    if torch.device(device).type == "cuda":
+        return 1
+    flags = _flags(_cpuinfo() if cpuinfo is None else cpuinfo)
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 1
+
+
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/convcost``, else ``~/.cache/convcost``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -395,6 +459,12 @@ def _cpuinfo() -> str:
         return Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def _flags(cpuinfo: str) -> set[str]:
+    """The first processor's feature flags in ``/proc/cpuinfo``'s text."""
+    return set(next((ln.split(":", 1)[1].split() for ln in cpuinfo.splitlines()
+                     if ln.startswith("flags")), []))
 
 
 def machine_name(device: str = "cpu") -> str:
@@ -432,8 +502,7 @@ def cpu_limits(threads: int, cpuinfo: str | None = None, cpus: int | None = None
     text = _cpuinfo() if cpuinfo is None else cpuinfo
     mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)]
     ghz = max(mhz) / 1000.0 if mhz else 5.0
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                      if ln.startswith("flags")), []))
+    flags = _flags(text)
     lanes = 32 if "avx512f" in flags else 16 if {"avx2", "fma"} <= flags else 8
     cores = max(1, min(threads, cpus or os.cpu_count() or 1))
     cycles = cores * ghz * 1e9 * BOOST
@@ -569,6 +638,7 @@ def fixed_costs(seconds: Mapping[str, float], counts: Mapping[str, Counts]
 def calibration_from_timings(
     seconds: Mapping[str, float], *, device: str, threads: int, cache_bytes: int | None = None,
     limits: Limits | None = None, counts: Mapping[str, Counts] | None = None,
+    block: int | None = None,
 ) -> Calibration:
     """Turn the micro-benchmark times (seconds, by name) into the model's constants: the
     fixed costs (:func:`fixed_costs`), then the per-byte rate of the memory ops and of the
@@ -580,7 +650,11 @@ def calibration_from_timings(
     taken net of the tiny networks' own work at those rates and the rates fitted again
     (:data:`FIXED_POINT_STEPS` times), so that the constants reproduce every network's time
     through the predictor itself; last, the streaming bandwidth from the
-    ``stream`` network net of the ``gemm`` class's other terms. ``counts``: by name
+    ``stream`` network net of the ``gemm`` class's other terms. A conv class's factor per
+    channel alignment (``half``, ``ragged`` for blocks of ``block`` channels, default this
+    machine's :func:`channel_block`) comes from its unaligned networks against their aligned
+    twins (:func:`_alignment_factors`), and every network of the class enters its rates' fit
+    with its terms times its alignment's factor (1 when aligned). ``counts``: by name
     (default: :func:`all_counts`)."""
     missing = [b.name for b in MICRO_BENCHMARKS if b.name not in seconds]
     if missing:
@@ -594,7 +668,18 @@ def calibration_from_timings(
         return c.module_calls * fixed["module"] + c.free_ops * fixed["free"] + c.ops * overhead
 
     roles = _by_role()
+    blk = channel_block(device) if block is None else block
+
+    def aligned(b: MicroBenchmark) -> str:
+        return alignment_of(cnt[b.name].channels, blk)
+
     ops = {k: OpCost(fixed[f"overhead:{k}"], 0.0, 0.0) for k in OP_CLASSES}
+    factors: dict[str, float] = {}
+
+    def factor(k: str, b: MicroBenchmark) -> float:
+        how = aligned(b)
+        return 1.0 if how == "aligned" else factors.get(f"{k}:{how}", 1.0)
+
     # the classes whose own bytes are fitted first: the others borrow the memory ops' rate
     order = sorted(OP_CLASSES, key=lambda k: k in SHARED_BYTES)
     for _ in range(FIXED_POINT_STEPS):
@@ -602,12 +687,15 @@ def calibration_from_timings(
             # the tiny network's ops do a little work too: its fixed cost is net of it
             tiny, = roles[f"overhead:{k}"]
             c = cnt[tiny.name]
-            per_op = (c.work * ops[k].s_per_work + c.nbytes * ops[k].s_per_byte) / max(1, c.ops)
+            per_op = factor(k, tiny) * (c.work * ops[k].s_per_work
+                                        + c.nbytes * ops[k].s_per_byte) / max(1, c.ops)
             overhead = max(0.0, fixed[f"overhead:{k}"] - per_op)
+            # every network of the class, an unaligned conv's terms by its alignment's factor
             nets = roles[k]
             targets = [seconds[b.name] for b in nets]
-            byte_col = [float(cnt[b.name].nbytes) for b in nets]
-            work_col = [float(cnt[b.name].work) for b in nets]
+            slower = [factor(k, b) if k in CONV_CLASSES else 1.0 for b in nets]
+            byte_col = [float(cnt[b.name].nbytes) * f for b, f in zip(nets, slower, strict=True)]
+            work_col = [float(cnt[b.name].work) * f for b, f in zip(nets, slower, strict=True)]
             if k in SHARED_BYTES:  # bytes at the memory ops' rate, the work term fitted
                 s_byte = ops["memory"].s_per_byte
                 offsets = [offset(b, overhead) + s_byte * nb for b, nb in zip(nets, byte_col,
@@ -623,6 +711,7 @@ def calibration_from_timings(
                                                   [offset(b, overhead) for b in nets],
                                                   lower=[1.0 / lim.bytes_per_s])
             ops[k] = OpCost(overhead, s_work, s_byte)
+        factors = _alignment_factors(seconds, cnt, ops, roles, offset, aligned)
     stream_b, = roles["stream"]
     c = cnt[stream_b.name]
     g = ops["gemm"]
@@ -640,13 +729,45 @@ def calibration_from_timings(
         torch_version=torch.__version__,
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         timings_ms={k: v * 1000.0 for k, v in seconds.items()},
+        channel_block=blk,
+        alignment=factors,
     )
-    # last, the cost of an op inside a model beyond its cost alone: the small model's time
-    # against its ops' own estimates (with its module calls and view ops), per op
-    context_b, = roles["context"]
-    alone = _predicted_alone(context_b, cal)
-    ops_n = max(1, cnt[context_b.name].ops)
-    return replace(cal, context_s=max(0.0, seconds[context_b.name] - alone) / ops_n)
+    # last, the cost of an op inside a model beyond its cost alone: the small models' time
+    # against their ops' own estimates (with module calls and view ops), over all their ops
+    beyond = math.fsum(seconds[b.name] - _predicted_alone(b, cal) for b in roles["context"])
+    ops_n = max(1, sum(cnt[b.name].ops for b in roles["context"]))
+    return replace(cal, context_s=max(0.0, beyond) / ops_n)
+
+
+def _alignment_factors(
+    seconds: Mapping[str, float], cnt: Mapping[str, Counts], ops: Mapping[str, OpCost],
+    roles: Mapping[str, list[MicroBenchmark]],
+    offset: Callable[[MicroBenchmark, float], float], aligned: Callable[[MicroBenchmark], str],
+) -> dict[str, float]:
+    """Per conv class and alignment (``half``, ``ragged``): the median, over the class's
+    unaligned networks that have an aligned twin, of how much slower than the aligned rates
+    they run relatively to their twin (each network's time net of the fixed costs over the
+    rates' arithmetic and memory terms, the unaligned one's over its twin's), within
+    :data:`MIN_FACTOR`..:data:`MAX_FACTOR`."""
+    by_name = {b.name: b for bs in roles.values() for b in bs}
+
+    def slowness(b: MicroBenchmark, cost: OpCost) -> float:
+        c = cnt[b.name]
+        return ((seconds[b.name] - offset(b, cost.overhead_s))
+                / (c.work * cost.s_per_work + c.nbytes * cost.s_per_byte))
+
+    factors: dict[str, float] = {}
+    for k in CONV_CLASSES:
+        cost = ops[k]
+        if cost.s_per_work <= 0:
+            continue
+        for how in ALIGNMENTS[1:]:
+            ratios = [slowness(b, cost) / slowness(by_name[b.pair], cost)
+                      for b in roles[k] if b.pair and aligned(b) == how
+                      and aligned(by_name[b.pair]) == "aligned"]
+            if ratios:
+                factors[f"{k}:{how}"] = min(max(median(ratios), MIN_FACTOR), MAX_FACTOR)
+    return factors
 
 
 def _predicted_alone(bench: MicroBenchmark, cal: Calibration) -> float:
@@ -831,6 +952,7 @@ __all__ = [
     "cache_size_bytes",
     "calibrate",
     "calibration_from_timings",
+    "channel_block",
     "counts_of",
     "cpu_limits",
     "fixed_costs",
