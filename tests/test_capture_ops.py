@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -85,3 +87,18 @@ def test_real_run_agrees_with_meta_for_every_family(dtype: str) -> None:
     assert meta.totals.params == cpu.totals.params
     convs = [r for r in meta.rows if r.conv_kind]
     assert [(r.op, r.cost) for r in convs] == [(r.op, r.cost) for r in cpu.rows if r.conv_kind]
+
+
+def test_each_operand_is_read_at_its_own_element_size() -> None:
+    """A comparison reads its float32 operands (4 B each) and writes 1-byte booleans; a
+    conversion reads at the input's size and writes at the output's (the engine used the
+    output's size for everything: `x > 0` read 1 B an element)."""
+    class Mixed(nn.Module):
+        def forward(self, x: torch.Tensor) -> Any:
+            return x > 0, x.half(), torch.eq(x, x)
+
+    rows = convcost.analyze(Mixed(), (1, 1000)).rows
+    got = [(r.op, r.cost.mem_read_bytes, r.cost.mem_write_bytes) for r in rows]
+    assert got == [("gt", 1000 * 4 + 4, 1000),  # the scalar 0 read once, at x's size
+                   ("copy", 1000 * 4, 1000 * 2),
+                   ("eq", 2 * 1000 * 4, 1000)]

@@ -398,7 +398,11 @@ def _binary(node: Node) -> Counted:
     isz = node.itemsize
     if label == "mul" and isinstance(b, TensorInfo) and _is_gate(_shape(a), b.shape):
         return Counted("gate_mul", f.gate(a.shape, b.shape, itemsize=isz))
-    cost = f.binary(_shape(a), _shape(b), itemsize=isz)
+    # each operand at its own element size (a Python scalar at the other operand's), the
+    # result at its own: `x > 0` reads float32 and writes bool
+    a_isz = _itemsize(a, _itemsize(b, isz))
+    cost = f.binary(_shape(a), _shape(b), itemsize=a_isz, b_itemsize=_itemsize(b, a_isz),
+                    out_itemsize=node.outputs[0].itemsize if node.outputs else a_isz)
     alpha = node.kwargs.get("alpha", 1)
     if label in ("add", "sub") and alpha not in (1, 1.0):  # x + alpha·y: one more multiply
         cost = OpCost(0, 0, 2 * cost.flops, cost.mem_read_bytes, cost.mem_write_bytes,
@@ -585,16 +589,20 @@ def _cat(node: Node) -> Counted:
 @register("aten.clone", "aten._to_copy", "aten.contiguous", "aten.lift_fresh_copy",
           family=Family.MOVEMENT, labels=("copy",))
 def _copy(node: Node) -> Counted:
-    return Counted("copy", f.copy(node.args[0].shape, itemsize=node.itemsize))
+    # a conversion (x.half(), x.float()) reads at the input's size, writes at the output's
+    x = node.args[0]
+    return Counted("copy", f.copy(x.shape, itemsize=_itemsize(x, node.itemsize),
+                                  out_itemsize=node.itemsize))
 
 
 @register("aten.copy_", family=Family.MOVEMENT, labels=("copy",))
 def _copy_into(node: Node) -> Counted:
     src = node.args[1]
     dst = node.args[0]
-    cost = f.copy(dst.shape, itemsize=node.itemsize)
-    return Counted("copy", OpCost(0, 0, 0, src.numel * node.itemsize, cost.mem_write_bytes,
-                                  dst.shape))
+    dst_isz = _itemsize(dst, node.itemsize)
+    cost = f.copy(dst.shape, itemsize=dst_isz)
+    return Counted("copy", OpCost(0, 0, 0, src.numel * _itemsize(src, dst_isz),
+                                  cost.mem_write_bytes, dst.shape))
 
 
 @register("aten.zeros", "aten.ones", "aten.full", "aten.fill", "aten.zero", "aten.zeros_like",

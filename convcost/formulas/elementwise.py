@@ -83,25 +83,37 @@ def unary(shape: Sequence[int], flops_per_element: int = 1, *, itemsize: int = 4
 
 
 def binary(
-    a_shape: Sequence[int], b_shape: Sequence[int] = (), *, itemsize: int = 4
+    a_shape: Sequence[int], b_shape: Sequence[int] = (), *, itemsize: int = 4,
+    b_itemsize: int | None = None, out_itemsize: int | None = None,
 ) -> OpCost:
     """Cost of ``a (+ - * / max min pow ...) b`` with broadcasting: one flop per output element.
 
     A scalar operand is shape ``()`` and reads one element. Each operand is read once (a
-    broadcast operand is not re-read per output).
+    broadcast operand is not re-read per output). ``itemsize`` is ``a``'s element size;
+    ``b_itemsize`` and ``out_itemsize`` default to it (a comparison reads float32 operands
+    and writes 1-byte booleans).
 
     >>> binary((1, 64, 56, 56), (1, 64, 56, 56)).flops   # residual add: 64·56·56
     200704
+    >>> c = binary((1, 1000), (), out_itemsize=1)   # x > 0: 1000 floats read, 1000 bools out
+    >>> c.mem_read_bytes, c.mem_write_bytes
+    (4004, 1000)
     """
     a = tuple(check_shape(a_shape, "first operand shape"))
     b = tuple(check_shape(b_shape, "second operand shape"))
     out = broadcast_shapes(a, b)
     n = math.prod(out)
+    isz = check_itemsize(itemsize)
+    b_isz = isz if b_itemsize is None else check_itemsize(b_itemsize)
+    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
     return make_cost(
         out,
         extra_flops=n,
-        read_elems=math.prod(a) + math.prod(b),
-        itemsize=check_itemsize(itemsize),
+        read_elems=math.prod(a),
+        write_elems=0,
+        itemsize=isz,
+        extra_read_bytes=math.prod(b) * b_isz,
+        extra_write_bytes=n * out_isz,
     )
 
 

@@ -139,10 +139,21 @@ def channel_shuffle(in_shape: Sequence[int], groups: int, *, itemsize: int = 4) 
     return make_cost(shape, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
 
 
-def copy(in_shape: Sequence[int], *, itemsize: int = 4) -> OpCost:
-    """A plain copy (``contiguous()`` of a non-contiguous tensor, ``clone``): read + write."""
+def copy(in_shape: Sequence[int], *, itemsize: int = 4, out_itemsize: int | None = None
+         ) -> OpCost:
+    """A plain copy (``contiguous()`` of a non-contiguous tensor, ``clone``, a dtype
+    conversion): read + write, the output at ``out_itemsize`` (default: ``itemsize``).
+
+    >>> c = copy((1, 1000), itemsize=4, out_itemsize=2)   # x.half(): 4000 bytes in, 2000 out
+    >>> c.mem_read_bytes, c.mem_write_bytes
+    (4000, 2000)
+    """
     shape = check_shape(in_shape, "input shape")
-    return make_cost(shape, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize))
+    isz = check_itemsize(itemsize)
+    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
+    n = math.prod(shape)
+    return make_cost(shape, read_elems=n, itemsize=isz, write_elems=0,
+                     extra_write_bytes=n * out_isz)
 
 
 def upsample(
