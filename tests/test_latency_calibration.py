@@ -48,7 +48,7 @@ TRUTH = Calibration(
          "memory": OpCost(1.5e-6, 0.0, B)},
     stream_bytes_per_s=17e9, cache_bytes=32 * 2**20, module_overhead_s=0.6e-6,
     free_op_overhead_s=0.4e-6, device="cpu", threads=2, machine="test", torch_version="x",
-    context_s=12e-6, channel_block=16,
+    context_s=12e-6, context_s_per_byte=1 / 200e9, channel_block=16,
     # convs whose channels do not fill 16-channel blocks run slower (roofline module doc);
     # the suite's grouped convs have 4 (counted as aligned) or 8 channels a group: no ragged
     alignment={"dense:half": 1.2, "dense:ragged": 1.6, "pointwise:half": 1.3,
@@ -61,7 +61,7 @@ def true_times(truth: Calibration) -> dict[str, float]:
     """Each network's time as ``truth`` predicts it on the network's own analysis: alone
     (no context cost) but for the small model, which is a model."""
     out = {}
-    alone = replace(truth, context_s=0.0)
+    alone = replace(truth, context_s=0.0, context_s_per_byte=0.0)
     for b in MICRO_BENCHMARKS:
         a = convcost.analyze(b.build(), b.input_size)
         out[b.name] = predict_latency(a, truth if b.role == "context" else alone).seconds
@@ -72,6 +72,7 @@ def constants(cal: Calibration) -> dict[str, float]:
     """Every constant of a calibration by name (rates as seconds per unit)."""
     out = {"stream": 1 / cal.stream_bytes_per_s, "module": cal.module_overhead_s,
            "free": cal.free_op_overhead_s, "context": cal.context_s,
+           "context per byte": cal.context_s_per_byte,
            "block": float(cal.channel_block), **cal.alignment}
     for k, c in cal.ops.items():
         out |= {f"{k}.overhead": c.overhead_s, f"{k}.work": c.s_per_work,

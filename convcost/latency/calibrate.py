@@ -23,8 +23,9 @@
   of its widths and map sizes, 112×112 to 7×7), whose time beyond the sum of their ops' own
   estimates, over all their ops, is what an op costs inside a model beyond what it costs
   alone (each op reads the previous op's fresh output; the allocator and the caches see a
-  model's pattern, not one op over and over). One network gave 1 to 22 µs an op depending
-  on its width and map size; the pooled stages give one figure.
+  model's pattern, not one op over and over): a part per op and a part per byte the op
+  moves, by least squares over the stages (one network alone gave 1 to 62 µs an op depending
+  on its width and map size).
 
 **Statistics.** Every round builds each network afresh (new weights, input, allocations)
 and times it for ``budget_s`` (:func:`~convcost.latency.measure.measure_model`); a round's
@@ -733,10 +734,14 @@ def calibration_from_timings(
         alignment=factors,
     )
     # last, the cost of an op inside a model beyond its cost alone: the small models' time
-    # against their ops' own estimates (with module calls and view ops), over all their ops
-    beyond = math.fsum(seconds[b.name] - _predicted_alone(b, cal) for b in roles["context"])
-    ops_n = max(1, sum(cnt[b.name].ops for b in roles["context"]))
-    return replace(cal, context_s=max(0.0, beyond) / ops_n)
+    # against their ops' own estimates (with module calls and view ops), a part per op and a
+    # part per byte the op moves, least squares over the small models
+    nets = roles["context"]
+    per_op, per_byte = fit_terms([[float(cnt[b.name].ops) for b in nets],
+                                  [float(cnt[b.name].nbytes) for b in nets]],
+                                 [seconds[b.name] for b in nets],
+                                 [_predicted_alone(b, cal) for b in nets])
+    return replace(cal, context_s=per_op, context_s_per_byte=per_byte)
 
 
 def _alignment_factors(
@@ -777,8 +782,8 @@ def _predicted_alone(bench: MicroBenchmark, cal: Calibration) -> float:
 
     with torch.device("meta"):
         module = bench.build()
-    return predict_latency(analyze(module, bench.input_size), replace(cal, context_s=0.0)
-                           ).seconds
+    return predict_latency(analyze(module, bench.input_size),
+                           replace(cal, context_s=0.0, context_s_per_byte=0.0)).seconds
 
 
 def seconds_per_madd(seconds: Mapping[str, float], counts: Mapping[str, Counts] | None = None
