@@ -96,3 +96,16 @@ def test_memory_fit_reports_each_batch_it_tries() -> None:
     # one inference at batch 1, then each batch the search tried (its record keeps them)
     assert seen == ["inference at batch 1"] + [f"inference at batch {b}"
                                                 for b in rep.fit.tried]
+
+
+def test_the_bar_runs_no_thread_beside_timed_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich's bars redraw from a thread of their own by default, 10 times a second, beside
+    whatever is being timed; convcost's draws only from step(), between runs."""
+    import threading
+
+    monkeypatch.setattr("sys.stderr", _Tty())
+    before = threading.active_count()
+    with progress(Format.table) as step:
+        assert step is not None
+        step("timing mobilenet_v1", 1, 10)
+        assert threading.active_count() == before
