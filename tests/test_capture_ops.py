@@ -102,3 +102,24 @@ def test_each_operand_is_read_at_its_own_element_size() -> None:
     assert got == [("gt", 1000 * 4 + 4, 1000),  # the scalar 0 read once, at x's size
                    ("copy", 1000 * 4, 1000 * 2),
                    ("eq", 2 * 1000 * 4, 1000)]
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_selections_and_logsumexp_are_costed(device: str) -> None:
+    """Once unsupported (reported, never zero): logsumexp, median, kthvalue, nanmedian. The
+    numbers follow docs/conventions.md: x is 4×10; logsumexp over dim 1: 4·40 = 160 flops,
+    40 floats read, 4 written; a median of the whole tensor: 40 compares, one float out;
+    along dim 1 (4 lines of 10): 40 compares, 4 values + 4 int64 indices = 48 bytes out;
+    nanmedian along dim 0 (10 lines of 4): 10 values + indices = 120 bytes."""
+    class Selections(nn.Module):
+        def forward(self, x: torch.Tensor) -> Any:
+            return (torch.logsumexp(x, 1), torch.median(x), x.median(1),
+                    torch.kthvalue(x, 3, 1), torch.nanmedian(x, 0))
+
+    a = convcost.analyze(Selections(), (4, 10), device=device)
+    assert a.unsupported == {}
+    got = [(r.op, r.out_shape, r.cost.flops, r.cost.mem_read_bytes, r.cost.mem_write_bytes)
+           for r in a.rows]
+    assert got == [("logsumexp", (4,), 160, 160, 16), ("median", (), 40, 160, 4),
+                   ("median", (4,), 40, 160, 48), ("kthvalue", (4,), 40, 160, 48),
+                   ("nanmedian", (10,), 40, 160, 120)]

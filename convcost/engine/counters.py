@@ -513,6 +513,27 @@ def _vector_norm(node: Node) -> Counted:
     return Counted("vector_norm", cost)
 
 
+@register("aten.kthvalue", "aten.median", "aten.nanmedian", family=Family.REDUCTION,
+          labels=("kthvalue", "median", "nanmedian"))
+def _select_kth(node: Node) -> Counted:
+    """``kthvalue(x, k, dim=-1, keepdim)``, ``median(x[, dim, keepdim])``: a selection."""
+    x, label = node.args[0], node.op.split(".")[-1]
+    if label == "kthvalue":
+        dim, keepdim = node.arg(2, "dim", -1), node.arg(3, "keepdim", False)
+    else:  # median(x) of the whole tensor, or median(x, dim, keepdim)
+        dim, keepdim = node.arg(1, "dim"), node.arg(2, "keepdim", False)
+    return Counted(label, f.select_kth(x.shape, dim, keepdim=bool(keepdim),
+                                       itemsize=x.itemsize))
+
+
+@register("aten.logsumexp", family=Family.REDUCTION, labels=("logsumexp",))
+def _logsumexp(node: Node) -> Counted:
+    x = node.args[0]
+    return Counted("logsumexp", f.logsumexp(x.shape, _dims(node.arg(1, "dim")),
+                                            keepdim=bool(node.arg(2, "keepdim", False)),
+                                            itemsize=x.itemsize))
+
+
 _SCANS = ("aten.cumsum", "aten.cumprod", "aten.cummax", "aten.cummin")
 
 

@@ -76,7 +76,16 @@ from convcost.formulas.multipliers import (
 from convcost.formulas.norm import batch_norm, group_norm, layer_norm
 from convcost.formulas.pool import adaptive_bins, adaptive_pool, global_pool, pool
 from convcost.formulas.recurrent import RNN_GATES, recurrent, rnn_cell
-from convcost.formulas.reduction import reduction, scan, sort, topk, variance, vector_norm
+from convcost.formulas.reduction import (
+    logsumexp,
+    reduction,
+    scan,
+    select_kth,
+    sort,
+    topk,
+    variance,
+    vector_norm,
+)
 
 __all__ = [
     "ACTIVATION_FLOPS",
@@ -126,6 +135,7 @@ __all__ = [
     "itemsize_of",
     "layer_norm",
     "linear",
+    "logsumexp",
     "make_divisible",
     "matmul",
     "matmul_shape",
@@ -147,6 +157,7 @@ __all__ = [
     "scan",
     "scatter",
     "select",
+    "select_kth",
     "separable_comparison",
     "sort",
     "split",

@@ -19,6 +19,10 @@ No multiply-adds. Counting rules (``∏in`` / ``∏out``: elements of the input 
   ``∏in − ∏in / L``.
 * **sort**: ``L·⌈log₂ L⌉`` comparisons per line (a comparison sort); **top-k**: ``L·⌈log₂ k⌉``
   per line (a k-element heap over the line), at least ``L``.
+* **selection** (median, nanmedian, kthvalue): ``L`` comparisons per line (a linear-time
+  selection, by the rule of a max).
+* **logsumexp**: the max (``∏in − ∏out`` compares), per element a subtract and an exp, the sum
+  (``∏in − ∏out`` adds), per output a log and the max added back: ``4·∏in`` in all.
 
 Memory: the input is read once; the output is written, with ``out_itemsize`` bytes per output
 element where it differs from the input's: values and an int64 index (``itemsize + 8``) for
@@ -195,4 +199,40 @@ def topk(shape: Sequence[int], k: int, dim: int = -1, *, itemsize: int = 4) -> O
     )
 
 
-__all__ = ["reduction", "scan", "sort", "topk", "variance", "vector_norm"]
+def select_kth(shape: Sequence[int], dim: int | None = -1, *, keepdim: bool = False,
+               itemsize: int = 4) -> OpCost:
+    """``torch.kthvalue`` / ``median`` / ``nanmedian`` along ``dim`` (values and int64 indices
+    written), or of the whole tensor when ``dim`` is None (one value, no index).
+
+    >>> select_kth((2, 8, 5), 1).flops, select_kth((2, 8, 5), 1).out_shape   # 10 lines of 8
+    (80, (2, 5))
+    >>> select_kth((4, 4), None).mem_write_bytes   # torch.median(x): one float
+    4
+    """
+    shp = check_shape(shape, "input shape")
+    isz = check_itemsize(itemsize)
+    if dim is None:
+        return make_cost((), extra_flops=math.prod(shp), read_elems=math.prod(shp),
+                         itemsize=isz)
+    length, lines = _line(shp, dim)
+    out = _reduced(shp, [dim], keepdim)
+    return make_cost(out, extra_flops=lines * length, read_elems=math.prod(shp),
+                     extra_write_bytes=math.prod(out) * INDEX_ITEMSIZE, itemsize=isz)
+
+
+def logsumexp(shape: Sequence[int], dims: Sequence[int] | None = None, *,
+              keepdim: bool = False, itemsize: int = 4) -> OpCost:
+    """``torch.logsumexp`` over ``dims`` (all when None), computed stably: ``4·∏in`` (module
+    doc); the input read once, the output written.
+
+    >>> logsumexp((2, 10), [1]).flops, logsumexp((2, 10), [1]).out_shape
+    (80, (2,))
+    """
+    shp = check_shape(shape, "input shape")
+    out = _reduced(shp, dims, keepdim)
+    return make_cost(out, extra_flops=4 * math.prod(shp), read_elems=math.prod(shp),
+                     itemsize=check_itemsize(itemsize))
+
+
+__all__ = ["logsumexp", "reduction", "scan", "select_kth", "sort", "topk", "variance",
+           "vector_norm"]
