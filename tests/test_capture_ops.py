@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -123,3 +124,26 @@ def test_selections_and_logsumexp_are_costed(device: str) -> None:
     assert got == [("logsumexp", (4,), 160, 160, 16), ("median", (), 40, 160, 4),
                    ("median", (4,), 40, 160, 48), ("kthvalue", (4,), 40, 160, 48),
                    ("nanmedian", (10,), 40, 160, 120)]
+
+
+def test_spectrograms_are_costed() -> None:
+    """An audio front end (torch.stft with a Hann window, then the power): every op costed.
+    The FFT follows docs/conventions.md: 101 frames of 400 real samples →
+    2.5 · 101·400 · log₂400 = 873,029 flops; it reads 101·400 floats and writes 101·201
+    complex64 values (8 bytes each)."""
+    class Spectrogram(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            window = torch.hann_window(400, device=x.device)
+            spec = torch.stft(x, n_fft=400, hop_length=160, window=window, return_complex=True)
+            return spec.abs() ** 2
+
+    for device in ("meta", "cpu"):
+        a = convcost.analyze(Spectrogram(), (1, 16000), device=device)
+        assert a.unsupported == {}
+        (fft,) = [r for r in a.rows if r.op == "fft"]
+        assert fft.cost.flops == round(2.5 * 101 * 400 * math.log2(400)) == 873_029
+        assert (fft.cost.mem_read_bytes, fft.cost.mem_write_bytes) == (101 * 400 * 4,
+                                                                       101 * 201 * 8)
+        (magnitude,) = [r for r in a.rows if r.op == "abs"]
+        assert magnitude.cost.mem_read_bytes == 101 * 201 * 8  # complex in, float out
+        assert magnitude.cost.mem_write_bytes == 101 * 201 * 4

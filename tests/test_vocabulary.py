@@ -140,7 +140,8 @@ class EveryFamily(nn.Module):
         t = self.ln(F.adaptive_avg_pool2d(y, (8, 1)).flatten(2))  # adaptive pool: (1, 8, 8)
         t = torch.softmax(self.fc(t) @ t.transpose(1, 2), -1)  # linear, matmul, softmax
         t = F.scaled_dot_product_attention(t[:, None], t[:, None], t[:, None])
-        return t.sum(-1) + self.pool(y).mean()  # reduction
+        spectrum = torch.fft.rfft(t, dim=-1).abs()  # spectral
+        return t.sum(-1) + self.pool(y).mean() + spectrum.mean()  # reduction
 
 
 def test_a_model_produces_every_family() -> None:

@@ -379,7 +379,9 @@ def _names(keys: tuple[str, ...]) -> list[str]:
 
 @register(*_MATH, family=Family.ELEMENTWISE, labels=_names(_MATH))
 def _unary_math(node: Node) -> Counted:
-    cost = f.unary(node.args[0].shape, 1, itemsize=node.itemsize)
+    # abs of a complex tensor reads 8 bytes an element and writes 4
+    x = node.args[0]
+    cost = f.unary(x.shape, 1, itemsize=_itemsize(x, node.itemsize), out_itemsize=node.itemsize)
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
 
 
@@ -633,6 +635,28 @@ def _copy_into(node: Node) -> Counted:
 def _fill(node: Node) -> Counted:
     out = node.out_shape
     return Counted("fill", OpCost(0, 0, 0, 0, math.prod(out) * node.itemsize, out))
+
+
+_WINDOWS = ("aten.hann_window", "aten.hamming_window", "aten.blackman_window",
+            "aten.bartlett_window", "aten.kaiser_window")
+
+
+@register(*_WINDOWS, family=Family.FILL, labels=("window",))
+def _window(node: Node) -> Counted:
+    return Counted("window", f.window(math.prod(node.out_shape), itemsize=node.itemsize))
+
+
+@register("aten._fft_r2c", "aten._fft_c2r", "aten._fft_c2c", family=Family.SPECTRAL,
+          labels=("fft",))
+def _fft(node: Node) -> Counted:
+    """``_fft_r2c(x, dim, normalization, onesided)``, ``_fft_c2r(x, dim, normalization,
+    last_dim_size)``, ``_fft_c2c(x, dim, normalization, forward)``: what ``torch.fft.*`` and
+    ``torch.stft`` run."""
+    x = node.args[0]
+    out = node.outputs[0] if node.outputs else x
+    real = not node.op.startswith("aten._fft_c2c")
+    return Counted("fft", f.fft(x.shape, out.shape, list(node.args[1]), real=real,
+                                itemsize=x.itemsize, out_itemsize=out.itemsize))
 
 
 @register("aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2d",

@@ -44,7 +44,8 @@ class Family(StrEnum):
     ADAPTIVE_POOL = "adaptive_pool"  # pooling to a given output size
     MOVEMENT = "movement"  # cat (and stack), copy, pad: data moved, no arithmetic
     RESAMPLE = "resample"  # interpolate (nearest, bilinear, ...)
-    FILL = "fill"  # zeros, ones, full, arange: written, nothing read
+    FILL = "fill"  # zeros, ones, full, arange, windows: written, nothing read
+    SPECTRAL = "spectral"  # FFTs (torch.fft, stft)
     PARAMS = "params"  # unused_params: the engine's row for parameters no op read
     CUSTOM = "custom"  # a user's own op, under its own name (Registry.extended)
 

@@ -86,6 +86,7 @@ from convcost.formulas.reduction import (
     variance,
     vector_norm,
 )
+from convcost.formulas.spectral import fft, window
 
 __all__ = [
     "ACTIVATION_FLOPS",
@@ -124,6 +125,7 @@ __all__ = [
     "einsum",
     "embedding",
     "embedding_bag",
+    "fft",
     "gate",
     "gather",
     "global_pool",
@@ -167,4 +169,5 @@ __all__ = [
     "upsample",
     "variance",
     "vector_norm",
+    "window",
 ]

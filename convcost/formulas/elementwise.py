@@ -69,17 +69,21 @@ def activation(
     )
 
 
-def unary(shape: Sequence[int], flops_per_element: int = 1, *, itemsize: int = 4) -> OpCost:
+def unary(shape: Sequence[int], flops_per_element: int = 1, *, itemsize: int = 4,
+          out_itemsize: int | None = None) -> OpCost:
     """A unary math function (exp, log, sqrt, abs, neg, clamp, ...): ``flops_per_element``
-    per element (1 by the rule above), one read and one write of the tensor.
+    per element (1 by the rule above), one read and one write of the tensor (written at
+    ``out_itemsize`` when it differs: ``abs`` of complex64 reads 8 bytes, writes 4).
 
     >>> unary((2, 8), 1).flops, unary((2, 8), 1).mem_bytes
     (16, 128)
     """
     shp = check_shape(shape, "input shape")
     n = math.prod(shp)
-    return make_cost(shp, extra_flops=flops_per_element * n, read_elems=n,
-                     itemsize=check_itemsize(itemsize))
+    isz = check_itemsize(itemsize)
+    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
+    return make_cost(shp, extra_flops=flops_per_element * n, read_elems=n, itemsize=isz,
+                     write_elems=0, extra_write_bytes=n * out_isz)
 
 
 def binary(
