@@ -147,3 +147,29 @@ def test_spectrograms_are_costed() -> None:
         (magnitude,) = [r for r in a.rows if r.op == "abs"]
         assert magnitude.cost.mem_read_bytes == 101 * 201 * 8  # complex in, float out
         assert magnitude.cost.mem_write_bytes == 101 * 201 * 4
+
+
+def test_rearrangements_samplers_and_distances_are_costed() -> None:
+    """Ops that were reported unsupported, with docs/conventions.md's rules on x = 1×8×8×8
+    (512 floats, 2,048 bytes): pixel_shuffle(2) rearranges it (read and written once, no
+    arithmetic); grid_sample on a 4×4 grid (32 coordinates) interpolates 8·4·4 = 128 outputs
+    bilinearly, 7 flops each; affine_grid makes 4·4 locations of 2 coordinates, θ (2×3) times
+    (x, y, 1): 12 flops a location; cdist of 8 points of 64 coordinates with themselves: 64
+    pairs · (3·64 + 1 root); glu halves 8 channels: 256 outputs, a sigmoid and a multiply each."""
+    class Misc(nn.Module):
+        def forward(self, x: torch.Tensor) -> Any:
+            grid = torch.zeros(1, 4, 4, 2, device=x.device)
+            theta = torch.zeros(1, 2, 3, device=x.device)
+            return (F.pixel_shuffle(x, 2), F.grid_sample(x, grid, align_corners=False),
+                    F.affine_grid(theta, [1, 8, 4, 4], align_corners=False),
+                    torch.cdist(x.flatten(2), x.flatten(2)), F.glu(x, 1))
+
+    a = convcost.analyze(Misc(), (1, 8, 8, 8))
+    assert a.unsupported == {}
+    got = {r.op: (r.cost.flops, r.cost.mem_read_bytes, r.cost.mem_write_bytes) for r in a.rows
+           if r.op not in ("fill", "copy")}
+    assert got == {"pixel_shuffle": (0, 2048, 2048),
+                   "grid_sample": (7 * 128, 2048 + 32 * 4, 128 * 4),
+                   "affine_grid": (12 * 16, 6 * 4, 32 * 4),
+                   "cdist": (64 * (3 * 64 + 1), 2 * 2048, 64 * 4),
+                   "glu": (2 * 256, 2048, 256 * 4)}

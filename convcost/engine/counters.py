@@ -369,7 +369,9 @@ def _softmax(node: Node) -> Counted:
 _MATH = ("aten.exp", "aten.log", "aten.sqrt", "aten.rsqrt", "aten.abs", "aten.neg",
          "aten.reciprocal", "aten.erf", "aten.sin", "aten.cos", "aten.clamp", "aten.clamp_min",
          "aten.clamp_max", "aten.sign", "aten.floor", "aten.ceil", "aten.round",
-         "aten.logical_not", "aten.bitwise_not")
+         "aten.logical_not", "aten.bitwise_not", "aten.log1p", "aten.expm1", "aten.tan",
+         "aten.atan", "aten.erfinv", "aten.logit", "aten.nan_to_num", "aten.celu",
+         "aten.threshold", "aten.hardshrink")
 
 
 def _names(keys: tuple[str, ...]) -> list[str]:
@@ -385,12 +387,31 @@ def _unary_math(node: Node) -> Counted:
     return Counted(node.op.split(".")[-1].rstrip("_"), cost)
 
 
+@register("aten.log_sigmoid_forward", family=Family.ELEMENTWISE, labels=("log_sigmoid",))
+def _log_sigmoid(node: Node) -> Counted:
+    """``F.logsigmoid``: one function per element (the unary math rule); its second output
+    is an empty buffer on the CPU's inference path."""
+    x = node.args[0]
+    return Counted("log_sigmoid", f.unary(x.shape, 1, itemsize=x.itemsize))
+
+
+@register("aten.glu", family=Family.ELEMENTWISE, labels=("glu",))
+def _glu(node: Node) -> Counted:
+    """``F.glu(x, dim)`` = ``a · sigmoid(b)`` of x's two halves: a sigmoid and a multiply per
+    output element (the unary rule for the sigmoid); x read, the half-size output written."""
+    x = node.args[0]
+    n_out = math.prod(node.out_shape)
+    return Counted("glu", OpCost(0, 0, 2 * n_out, x.numel * x.itemsize, n_out * node.itemsize,
+                                 node.out_shape))
+
+
 # --- binary elementwise -------------------------------------------------------------------------
 
 _BINARY = ("aten.add", "aten.sub", "aten.mul", "aten.div", "aten.rsub", "aten.maximum",
            "aten.minimum", "aten.pow", "aten.eq", "aten.ne", "aten.lt", "aten.le", "aten.gt",
            "aten.ge", "aten.remainder", "aten.fmod", "aten.logical_and", "aten.logical_or",
-           "aten.bitwise_and", "aten.bitwise_or", "aten.atan2", "aten.floor_divide")
+           "aten.bitwise_and", "aten.bitwise_or", "aten.atan2", "aten.floor_divide",
+           "aten.hypot")
 
 
 @register(*_BINARY, family=Family.ELEMENTWISE, labels=(*_names(_BINARY), "gate_mul"))
@@ -635,6 +656,62 @@ def _copy_into(node: Node) -> Counted:
 def _fill(node: Node) -> Counted:
     out = node.out_shape
     return Counted("fill", OpCost(0, 0, 0, 0, math.prod(out) * node.itemsize, out))
+
+
+@register("aten.pixel_shuffle", "aten.pixel_unshuffle", "aten.channel_shuffle",
+          "aten.native_channel_shuffle", family=Family.MOVEMENT,
+          labels=("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"))
+def _shuffle(node: Node) -> Counted:
+    """Sub-pixel convolution's ``pixel_shuffle`` / ``pixel_unshuffle`` and
+    ``nn.ChannelShuffle``: the tensor rearranged, read and written once."""
+    x, label = node.args[0], node.op.split(".")[-1].replace("native_", "")
+    cost = f.copy(x.shape, itemsize=x.itemsize)
+    return Counted(label, OpCost(0, 0, 0, cost.mem_read_bytes, cost.mem_write_bytes,
+                                 node.out_shape))
+
+
+@register("aten.grid_sampler_2d", "aten.grid_sampler_3d", family=Family.RESAMPLE,
+          labels=("grid_sample",))
+def _grid_sample(node: Node) -> Counted:
+    """``F.grid_sample``: per output element the interpolation of ``F.interpolate``'s rule
+    (bilinear 7, trilinear 15, nearest 0, bicubic 31 flops), the input and the grid read."""
+    x, grid = node.args[0], node.args[1]
+    mode = {0: "bilinear", 1: "nearest", 2: "bicubic"}.get(node.arg(2, "interpolation_mode"),
+                                                           "bilinear")
+    dims = len(x.shape) - 2
+    per = {"nearest": 0, "bicubic": 31}.get(mode, 2 ** (dims + 1) - 1)
+    n_out = math.prod(node.out_shape)
+    return Counted("grid_sample", OpCost(0, 0, per * n_out,
+                                         x.numel * x.itemsize + grid.numel * grid.itemsize,
+                                         n_out * node.itemsize, node.out_shape))
+
+
+@register("aten.affine_grid_generator", family=Family.RESAMPLE, labels=("affine_grid",))
+def _affine_grid(node: Node) -> Counted:
+    """``F.affine_grid``: each output location's coordinates, ``θ`` (d × (d+1)) times the
+    homogeneous base point: ``2·d·(d+1)`` flops a location; θ read, the grid written."""
+    theta = node.args[0]
+    out = node.out_shape
+    d = out[-1] if out else 2
+    locations = math.prod(out[:-1]) if out else 0
+    return Counted("affine_grid", OpCost(0, 0, 2 * d * (d + 1) * locations,
+                                         theta.numel * theta.itemsize,
+                                         math.prod(out) * node.itemsize, out))
+
+
+@register("aten._cdist_forward", family=Family.REDUCTION, labels=("cdist",))
+def _cdist(node: Node) -> Counted:
+    """``torch.cdist(x1, x2, p)`` of (B, P, M) and (B, R, M): per pair and coordinate a
+    subtract, a power (or square) and an accumulate, then a root per pair (p ≠ 1, ∞):
+    ``3·B·P·R·M + B·P·R``; both inputs read, the distances written."""
+    x1, x2 = node.args[0], node.args[1]
+    p = node.arg(2, "p", 2.0)
+    pairs = math.prod(node.out_shape)
+    m = x1.shape[-1] if x1.shape else 1
+    roots = 0 if p in (1, 1.0, math.inf) else pairs
+    return Counted("cdist", OpCost(0, 0, 3 * pairs * m + roots,
+                                   x1.numel * x1.itemsize + x2.numel * x2.itemsize,
+                                   pairs * node.itemsize, node.out_shape))
 
 
 _WINDOWS = ("aten.hann_window", "aten.hamming_window", "aten.blackman_window",
