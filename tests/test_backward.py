@@ -318,3 +318,31 @@ def test_a_loss_of_ones_own() -> None:
         convcost.analyze(model, (2, 4), backward=True, loss=lambda y: y * 2)
     with pytest.raises(convcost.CaptureError, match="loss function failed"):
         convcost.analyze(model, (2, 4), backward=True, loss=lambda y: y.logits)
+
+
+def test_a_spatial_transformer_trains_with_every_op_costed() -> None:
+    """A spatial transformer and a GLU head (their backward ops were unsupported): the rules
+    of counters_backward's module doc. The input needs no gradient, so grid_sample's backward
+    computes the grid's alone: 3·16·16 = 768 outputs, 7 flops each (bilinear), the 16·16·2
+    grid's gradient written; glu's backward: 6 per output element (8 channels of 16·16)."""
+    import torch.nn.functional as F
+
+    class STN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loc = nn.Linear(3 * 16 * 16, 6)
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            theta = self.loc(x.flatten(1)).view(-1, 2, 3)
+            grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+            return F.glu(self.conv(F.grid_sample(x, grid, align_corners=False)), 1)
+
+    a = convcost.analyze(STN(), (1, 3, 16, 16), backward=True)
+    assert a.unsupported == {}
+    rows = {r.op: r for r in a.rows if r.phase == BACKWARD}
+    sampler, glu = rows["grid_sample_backward"], rows["glu_backward"]
+    assert sampler.cost.flops == 768 * 7 and sampler.cost.mem_write_bytes == 16 * 16 * 2 * 4
+    glu_out = 8 * 16 * 16  # glu halves the conv's 16 channels
+    assert glu.cost.flops == 6 * glu_out
+    assert glu.cost.mem_write_bytes == 2 * glu_out * 4  # the input's gradient, both halves

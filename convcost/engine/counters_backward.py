@@ -34,7 +34,13 @@ counters' own: a product is a product. Every rule, in elements of the tensor the
   once; average pooling divides each output gradient by its window and adds it to every
   position of the window: ``n_out·(1 + ΠK)``; adaptive average pooling: one per input element.
 * **resampling** (``upsample_*_backward``): each output gradient is spread back with the
-  forward's weights: the forward's flops per output element.
+  forward's weights: the forward's flops per output element. ``grid_sampler_2d_backward``
+  (``F.grid_sample``): the same for the input gradient, and as many again for the grid's
+  gradient when it is asked (the weights' derivatives along each coordinate); reads the
+  output gradient, the input and the grid, writes the gradients asked.
+* **glu** (``glu_backward``, ``a·σ(b)``): per output element ``σ(b)`` recomputed, ``g·σ(b)``
+  for ``a``'s gradient and ``g·a·σ(b)·(1 − σ(b))`` for ``b``'s: 6; reads the gradient and
+  the input, writes the input's gradient.
 * **attention** (fused SDPA backward, flash or efficient, CPU or GPU): the five products of a
   recomputing backward (``Q·Kᵀ`` again, ``dO·Vᵀ``, ``Pᵀ·dO``, ``dS·K``, ``dSᵀ·Q``): ``B·H_q·L·S·(3E
   + 2Eᵥ)`` multiply-adds (PyTorch's ``sdpa_backward_flop_count``), and per score element 5
@@ -359,6 +365,30 @@ def _upsample_backward(node: Node) -> Counted:
     cost = OpCost(0, 0, g.numel * max(per_output, 1), g.numel * node.itemsize,
                   math.prod(in_size) * node.itemsize, in_size)
     return Counted("interpolate_backward", cost)
+
+
+@_backward("aten.grid_sampler_2d_backward", "aten.grid_sampler_3d_backward",
+           family=Family.RESAMPLE, labels=("grid_sample_backward",))
+def _grid_sample_backward(node: Node) -> Counted:
+    # (grad_output, input, grid, interpolation_mode, padding_mode, align_corners, output_mask)
+    g, x, grid = node.args[0], node.args[1], node.args[2]
+    mode = node.arg(3, "interpolation_mode", 0)
+    dims = len(x.shape) - 2
+    per = {1: 0, 2: 31}.get(mode, 2 ** (dims + 1) - 1)  # nearest, bicubic, else (bi/tri)linear
+    mask = node.arg(6, "output_mask", [True, True]) or [True, True]
+    asked = [t for t, want in zip((x, grid), mask, strict=False) if want]
+    flops = g.numel * per * len(asked)
+    read = (g.numel + x.numel + grid.numel) * node.itemsize
+    return Counted("grid_sample_backward",
+                   OpCost(0, 0, flops, read, sum(t.numel for t in asked) * node.itemsize,
+                          x.shape))
+
+
+@_backward("aten.glu_backward", family=Family.ELEMENTWISE, labels=("glu_backward",))
+def _glu_backward(node: Node) -> Counted:
+    g, x = node.args[0], node.args[1]  # (grad_output, self, dim)
+    return Counted("glu_backward", OpCost(0, 0, 6 * g.numel, (g.numel + x.numel) * node.itemsize,
+                                          x.numel * node.itemsize, x.shape))
 
 
 # --- attention ----------------------------------------------------------------------------------
