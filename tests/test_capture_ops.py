@@ -173,3 +173,20 @@ def test_rearrangements_samplers_and_distances_are_costed() -> None:
                    "affine_grid": (12 * 16, 6 * 4, 32 * 4),
                    "cdist": (64 * (3 * 64 + 1), 2 * 2048, 64 * 4),
                    "glu": (2 * 256, 2048, 256 * 4)}
+
+
+def test_mode_and_binary_searches_are_costed() -> None:
+    """x is 4×10. mode along dim 1: 4 lines sorted (10·⌈log₂10⌉ = 40 each) and counted
+    (10 each): 200; values and int64 indices of 4 lines written (4·(4 + 8) = 48 bytes).
+    bucketize over 9 boundaries: ⌈log₂10⌉ = 4 compares per value, 40 values: 160; the
+    values and the boundaries read (160 + 36 bytes), 40 int64 indices written."""
+    class Searches(nn.Module):
+        def forward(self, x: torch.Tensor) -> Any:
+            bounds = torch.linspace(-1, 1, 9, device=x.device)
+            return torch.mode(x, 1), torch.bucketize(x, bounds)
+
+    a = convcost.analyze(Searches(), (4, 10))
+    assert a.unsupported == {}
+    got = {r.op: (r.cost.flops, r.cost.mem_read_bytes, r.cost.mem_write_bytes) for r in a.rows}
+    assert got["mode"] == (200, 160, 48)
+    assert got["bucketize"] == (160, 160 + 36, 40 * 8)

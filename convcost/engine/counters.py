@@ -549,6 +549,35 @@ def _select_kth(node: Node) -> Counted:
                                        itemsize=x.itemsize))
 
 
+@register("aten.mode", family=Family.REDUCTION, labels=("mode",))
+def _mode(node: Node) -> Counted:
+    """``torch.mode(x, dim=-1, keepdim)``: each line sorted (``L·⌈log₂ L⌉`` compares, the sort
+    rule), then one pass to count runs (``L``); the values and int64 indices written."""
+    x = node.args[0]
+    dim, keepdim = node.arg(1, "dim", -1), bool(node.arg(2, "keepdim", False))
+    sorted_ = f.sort(x.shape, dim, itemsize=x.itemsize)
+    picked = f.select_kth(x.shape, dim, keepdim=keepdim, itemsize=x.itemsize)
+    return Counted("mode", OpCost(0, 0, sorted_.flops + picked.flops, picked.mem_read_bytes,
+                                  picked.mem_write_bytes, picked.out_shape))
+
+
+@register("aten.bucketize", "aten.searchsorted", family=Family.REDUCTION,
+          labels=("bucketize", "searchsorted"))
+def _bucketize(node: Node) -> Counted:
+    """``torch.bucketize(x, boundaries)`` / ``torch.searchsorted(sorted, x)``: a binary search
+    per value, ``⌈log₂(B + 1)⌉`` compares over ``B`` boundaries; the values and the boundaries
+    read, one index per value written (int64, or int32 with ``out_int32``)."""
+    label = node.op.split(".")[-1]
+    values, bounds = ((node.args[0], node.args[1]) if label == "bucketize"
+                      else (node.args[1], node.args[0]))
+    n = values.numel if isinstance(values, TensorInfo) else 1
+    b = bounds.shape[-1] if bounds.shape else 1
+    steps = max(1, math.ceil(math.log2(b + 1)))
+    read = (n * values.itemsize if isinstance(values, TensorInfo) else 0)
+    return Counted(label, OpCost(0, 0, n * steps, read + bounds.numel * bounds.itemsize,
+                                 math.prod(node.out_shape) * node.itemsize, node.out_shape))
+
+
 @register("aten.logsumexp", family=Family.REDUCTION, labels=("logsumexp",))
 def _logsumexp(node: Node) -> Counted:
     x = node.args[0]
