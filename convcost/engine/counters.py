@@ -705,10 +705,7 @@ def _grid_sample(node: Node) -> Counted:
     """``F.grid_sample``: per output element the interpolation of ``F.interpolate``'s rule
     (bilinear 7, trilinear 15, nearest 0, bicubic 31 flops), the input and the grid read."""
     x, grid = node.args[0], node.args[1]
-    mode = {0: "bilinear", 1: "nearest", 2: "bicubic"}.get(node.arg(2, "interpolation_mode"),
-                                                           "bilinear")
-    dims = len(x.shape) - 2
-    per = {"nearest": 0, "bicubic": 31}.get(mode, 2 ** (dims + 1) - 1)
+    per = f.grid_sample_flops(node.arg(2, "interpolation_mode", 0), len(x.shape) - 2)
     n_out = math.prod(node.out_shape)
     return Counted("grid_sample", OpCost(0, 0, per * n_out,
                                          x.numel * x.itemsize + grid.numel * grid.itemsize,

@@ -372,9 +372,7 @@ def _upsample_backward(node: Node) -> Counted:
 def _grid_sample_backward(node: Node) -> Counted:
     # (grad_output, input, grid, interpolation_mode, padding_mode, align_corners, output_mask)
     g, x, grid = node.args[0], node.args[1], node.args[2]
-    mode = node.arg(3, "interpolation_mode", 0)
-    dims = len(x.shape) - 2
-    per = {1: 0, 2: 31}.get(mode, 2 ** (dims + 1) - 1)  # nearest, bicubic, else (bi/tri)linear
+    per = f.grid_sample_flops(node.arg(3, "interpolation_mode", 0), len(x.shape) - 2)
     mask = node.arg(6, "output_mask", [True, True]) or [True, True]
     asked = [t for t, want in zip((x, grid), mask, strict=False) if want]
     flops = g.numel * per * len(asked)

@@ -50,6 +50,21 @@ UPSAMPLE_FLOPS_PER_OUTPUT = {
 }
 
 
+GRID_SAMPLE_MODES = ("bilinear", "nearest", "bicubic")
+"""aten's ``interpolation_mode`` of ``grid_sampler_*d``, by its integer."""
+
+
+def grid_sample_flops(interpolation_mode: int, dims: int) -> int:
+    """Flops per output element of ``F.grid_sample`` (aten's ``interpolation_mode``: 0
+    bilinear, trilinear in 3-d; 1 nearest; 2 bicubic): the upsample rule of that mode.
+
+    >>> grid_sample_flops(0, 2), grid_sample_flops(0, 3), grid_sample_flops(2, 2)
+    (7, 15, 31)
+    """
+    mode = GRID_SAMPLE_MODES[interpolation_mode] if 0 <= interpolation_mode < 3 else "bilinear"
+    return int(UPSAMPLE_FLOPS_PER_OUTPUT[mode](dims))
+
+
 def _dim(dim: int, rank: int) -> int:
     if not -rank <= dim < rank:
         raise InvalidArgumentError(f"dim {dim} is out of range for a {rank}-d tensor")
