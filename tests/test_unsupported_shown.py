@@ -56,3 +56,14 @@ def test_the_report_names_it(spec: str, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.stderr
     assert OP in (out / "report.md").read_text()
     assert OP in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("command", ["layers", "compare", "summary"])
+def test_csv_stays_a_csv_and_stderr_names_what_it_leaves_out(spec: str, command: str) -> None:
+    r = runner.invoke(app, [command, spec, "-i", "16", "-f", "csv"])
+    assert r.exit_code == 0, r.stderr
+    assert OP not in r.stdout  # the CSV holds rows only
+    warning, = r.stderr.splitlines()
+    assert warning.startswith("convcost: warning: ") and OP in warning
+    clean = runner.invoke(app, [command, "mobilenet_v1", "-i", "32", "-f", "csv"])
+    assert clean.exit_code == 0 and clean.stderr == ""

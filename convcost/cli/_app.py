@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -177,6 +177,17 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
                 tables.print_rich(t, console)
             text = console.export_text()
         write_text("".join(line.rstrip() + "\n" for line in text.splitlines()), out)
+
+
+def warn_in_csv(fmt: Format, notes: Iterable[str | None]) -> None:
+    """CSV has no place for a table's notes: those that change what the numbers mean (ops
+    the totals leave out) go to stderr as one warning line each, stdout stays a CSV."""
+    if fmt is not Format.csv:
+        return
+    for note in notes:
+        if note:
+            print(f"convcost: warning: {' '.join(note.split())} (not in the CSV: --format "
+                  "json lists them)", file=sys.stderr)
 
 
 def check_image_path(path: Path) -> Path:

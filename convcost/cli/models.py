@@ -30,6 +30,7 @@ from convcost.cli._app import (
     progress,
     save_atomic,
     use_heap,
+    warn_in_csv,
 )
 
 
@@ -85,11 +86,12 @@ def layers(
 ) -> None:
     """Every layer's params, multiply-adds, FLOPs and memory access, from the formulas."""
     from convcost.api import analyze
-    from convcost.report.layers import layers_table
+    from convcost.report.layers import layers_table, unsupported_note
 
     resolved, sizes = model_and_sizes(model, input, batch, device)
     result = analyze(resolved, sizes, dtype=dtype, device=device)
     emit(layers_table(result, by.value, depth), result.to_dict(), fmt, out)
+    warn_in_csv(fmt, [unsupported_note(result)])
 
 
 SORT_KEYS = ("params", "madds", "flops", "mem_bytes", "top1", "latency_ms")
@@ -125,6 +127,7 @@ def compare(
     with --bench the measured latency and with --train a training step's peak memory."""
     from convcost.errors import InvalidArgumentError
     from convcost.report.compare import compare_table, sort_items
+    from convcost.report.layers import unsupported_note
 
     if sort not in (None, *SORT_KEYS):
         raise InvalidArgumentError(f"--sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
@@ -162,6 +165,7 @@ def compare(
                                "optimizer": m.optimizer, "forward_flops": m.forward_flops,
                                "backward_flops": m.backward_flops}
     emit(table, payload, fmt, out)
+    warn_in_csv(fmt, [unsupported_note(c.analysis) for c in items])
     if plot is not None:
         from convcost.report.plots import compare_bars
 

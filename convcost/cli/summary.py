@@ -19,6 +19,7 @@ from convcost.cli._app import (
     app,
     emit,
     model_and_sizes,
+    warn_in_csv,
     write_text,
 )
 
@@ -62,3 +63,6 @@ def summary(
         write_text(render(s), out)
     else:
         emit(summary_table(s), s.to_dict(), fmt, out)
+    warn_in_csv(fmt, [f"{s.model}: not counted (unsupported ops): "
+                      + "; ".join(f"{op} ×{n}" for op, n in s.unsupported.items())
+                      if s.unsupported else None])
