@@ -257,12 +257,12 @@ def test_per_sample_terms_and_truncation() -> None:
     from convcost.oracles.context import Call as FnCall
 
     conv = ModuleInfo("c", "Conv2d", ("Conv2d", "_ConvNd"), True, True,
-                      (Param("weight", 1, True, 4, (1, 1, 1, 1)),),
-                      (Param("weight", 1, True, 4, (1, 1, 1, 1)),),
+                      (Param("weight", 1, True, 4),),
+                      (Param("weight", 1, True, 4),),
                       {"in_channels": 1, "out_channels": 1, "kernel_size": (1, 1),
                        "groups": 1, "transposed": False})
     x = Tensor((4, 1, 1, 1))
-    calls = [ModuleCall("c", i + 1, (x,), x, 4, 1, None, i + 2, 1) for i in range(3)]
+    calls = [ModuleCall("c", i + 1, (x,), x, 4, None, i + 2, 1) for i in range(3)]
     op = AtenOp("aten.convolution", ((4, 1, 1, 1), (1, 1, 1, 1)), (4, 1, 1, 1), 4)
     fns = [FnCall("F.conv2d", "c", (x,), {}, x, (op,), within=(1, i + 2)) for i in range(3)]
     root = ModuleInfo("", "Net", (), False, False, (), (), {}, ("c",))

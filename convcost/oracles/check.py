@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
+from convcost.api import _make_inputs
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.oracles import torchinfo_totals
 from convcost.oracles.context import Context
@@ -33,7 +34,7 @@ from convcost.oracles.peers import (
     tracker_names,
     version_of,
 )
-from convcost.oracles.predict import Prediction, fused_scopes, predict
+from convcost.oracles.predict import Prediction, fused_calls, in_scope, predict
 from convcost.oracles.quantities import WouldFail
 from convcost.oracles.real import RealRun, run_real
 from convcost.records.analysis import Analysis
@@ -95,7 +96,6 @@ class PeerResult:
     message: str = ""
     totals: list[Comparison] = field(default_factory=list)  # the headline count first
     layers: list[Comparison] = field(default_factory=list)
-    unmapped: dict[str, int] = field(default_factory=dict)
     layers_skipped: int = 0  # per-layer figures compared in the total only (shared modules)
 
     @property
@@ -126,8 +126,6 @@ class PeerResult:
             d["layers_skipped"] = self.layers_skipped
         if layers:
             d["layers"] = [c.to_dict() for c in self.layers]
-        if self.unmapped:
-            d["unmapped_ops"] = dict(self.unmapped)
         if self.version and self.verified and not self.version.startswith(self.verified):
             d["note"] = (f"rules verified on {self.verified}; installed {self.version}")
         return d
@@ -232,59 +230,43 @@ def _check_real(real: RealRun, analysis: Analysis, ctx: Context,
     res.layers = _layer_comparisons(adapter, dict(real.madds), pred, modules, set())
     # the capture records every module call's outputs: the first tensor of each call
     analytic = {(c.scope, c.call): c.outputs[0] for c in analysis.module_calls if c.outputs}
-    fused = set(fused_scopes(adapter, ctx))
     for scope, call, shape in real.outputs:
         want = analytic.get((scope, call))
-        if want is None or any(scope != f and (f == "" or scope.startswith(f + "."))
-                               for f in fused):
+        if want is None or any(scope != f and in_scope(scope, f) for f in pred.fused):
             continue  # a module that returned no tensor, or one a fused kernel skipped
         res.layers.append(Comparison("out_shape", "x".join(map(str, shape)),
                                      "x".join(map(str, want)), scope, modules.get(scope, "")))
     return res
 
 
-def _unique_params(ctx: Context, trainable: bool = False) -> int:
-    root = ctx.modules.get("")
-    if root is None:
-        return 0
-    return sum(p.numel for p in root.params if p.trainable or not trainable)
-
-
 def _extra_checks(peer: str, run: PeerRun, analysis: Analysis, ctx: Context,
-                  adapter: Adapter) -> list[Comparison]:
-    out = []
+                  pred: Prediction) -> list[Comparison]:
+    if "params" not in run.extra:
+        return []
     params = analysis.evaluation.params_total
-    if "params" in run.extra:
-        rules: dict[str, Number] = {}
-        want = params
-        if peer.startswith("ptflops"):
-            trainable = _unique_params(ctx, trainable=True)
-            if trainable != params:
-                rules["ptflops-trainable-params"] = trainable - params
-            want = trainable
-        elif peer == "torchinfo":
-            from convcost.oracles.predict import fused_calls
-
-            items = torchinfo_totals.layers(ctx, fused_calls(ctx, fused_scopes(adapter,
-                                                                               ctx))[1])
-            listed = torchinfo_totals.total_params(items)
-            if listed != params:
-                rules["torchinfo-params-per-module"] = listed - params
-            want = listed
-            out.append(Comparison("params", run.extra["params"], want, rules=rules))
-            if "output_bytes" in run.extra:
-                both = torchinfo_totals.total_output_bytes(ctx, items)
-                out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
-                                      rules={"torchinfo-output-bytes-x2": both // 2}))
-            if "param_bytes" in run.extra:
-                every = sum(p.numel * p.itemsize for p in ctx.modules[""].params)
-                leaf = torchinfo_totals.total_param_bytes(items)
-                out.append(Comparison(
-                    "param_bytes", run.extra["param_bytes"], leaf,
-                    rules={"torchinfo-param-bytes-leaf-only": leaf - every} if leaf != every
-                    else {}))
-            return out
-        out.append(Comparison("params", run.extra["params"], want, rules=rules))
+    if peer.startswith("ptflops"):
+        root = ctx.modules.get("")
+        trainable = sum(p.numel for p in root.params if p.trainable) if root is not None else 0
+        rules: dict[str, Number] = ({"ptflops-trainable-params": trainable - params}
+                                    if trainable != params else {})
+        return [Comparison("params", run.extra["params"], trainable, rules=rules)]
+    if peer != "torchinfo":
+        return [Comparison("params", run.extra["params"], params)]
+    items = torchinfo_totals.layers(ctx, fused_calls(ctx, pred.fused)[1])
+    listed = torchinfo_totals.total_params(items)
+    out = [Comparison("params", run.extra["params"], listed,
+                      rules={"torchinfo-params-per-module": listed - params}
+                      if listed != params else {})]
+    if "output_bytes" in run.extra:
+        both = torchinfo_totals.total_output_bytes(ctx, items)
+        out.append(Comparison("output_bytes", run.extra["output_bytes"], both,
+                              rules={"torchinfo-output-bytes-x2": both // 2}))
+    if "param_bytes" in run.extra:
+        every = sum(p.numel * p.itemsize for p in ctx.modules[""].params)
+        leaf = torchinfo_totals.total_param_bytes(items)
+        out.append(Comparison("param_bytes", run.extra["param_bytes"], leaf,
+                              rules={"torchinfo-param-bytes-leaf-only": leaf - every}
+                              if leaf != every else {}))
     return out
 
 
@@ -297,7 +279,7 @@ def _check_peer(peer: str, run: PeerRun, analysis: Analysis, ctx: Context,
         res.totals.append(Comparison("runs", "ok", "raises", rules={pred.fails.rule: 0}))
         return res
     res.totals.append(_compare(adapter.metric, run.count, pred, adapter))
-    res.totals.extend(_extra_checks(peer, run, analysis, ctx, adapter))
+    res.totals.extend(_extra_checks(peer, run, analysis, ctx, pred))
     if run.layers is not None:
         skip = _shared_scopes(ctx) if peer == "torch-flopcounter" and ctx.aliases else set()
         res.layers = _layer_comparisons(adapter, run.layers, pred, modules, skip)
@@ -305,50 +287,23 @@ def _check_peer(peer: str, run: PeerRun, analysis: Analysis, ctx: Context,
     return res
 
 
+def check_peer_names(peers: Iterable[str]) -> None:
+    """Refuse a peer name that is not one of :data:`PEERS`."""
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise InvalidArgumentError(f"unknown peer {unknown[0]!r}; choose from "
+                                   f"{', '.join(PEERS)}")
+
+
 # --- inputs -------------------------------------------------------------------------------------
-
-_INT_DTYPES = {"int64": torch.int64, "int32": torch.int32, "int16": torch.int16,
-               "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
-
-
-def _is_size(value: Any) -> bool:
-    return isinstance(value, (tuple, list, torch.Size)) and len(value) > 0 and all(
-        isinstance(d, int) and not isinstance(d, bool) for d in value)
-
-
-def make_inputs(input_size: Any) -> tuple[torch.Tensor, ...]:
-    """Real inputs for shapes (one shape or a list, batch first): floating inputs from a
-    seeded normal draw, integer ones (``InputShape`` with an integer dtype: token ids) zeros,
-    valid for any embedding."""
-    sizes = [input_size] if _is_size(input_size) else list(input_size)
-    if not sizes or not all(_is_size(s) for s in sizes):
-        raise InvalidArgumentError(f"input size must be a shape like (1, 3, 224, 224) or a "
-                                   f"list of shapes, got {input_size!r}")
-    gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
-    out = []
-    for s in sizes:
-        if any(d <= 0 for d in s):
-            raise InvalidArgumentError(f"input sizes must be positive, got {tuple(s)}")
-        dtype = getattr(s, "dtype", None)
-        if dtype in _INT_DTYPES:
-            out.append(torch.zeros(tuple(s), dtype=_INT_DTYPES[dtype]))
-        else:
-            want = getattr(torch, dtype) if dtype else torch.float32
-            out.append(torch.randn(tuple(s), generator=gen).to(want))
-    return tuple(out)
 
 
 def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     out = []
-    for i, a in enumerate(args):
-        for t in pytree.tree_leaves(a):
+    for name, value in [*((f"arg{i}", a) for i, a in enumerate(args)), *kwargs.items()]:
+        for t in pytree.tree_leaves(value):
             if isinstance(t, torch.Tensor):
-                out.append({"name": f"arg{i}", "shape": list(t.shape),
-                            "dtype": str(t.dtype).removeprefix("torch.")})
-    for k, v in kwargs.items():
-        for t in pytree.tree_leaves(v):
-            if isinstance(t, torch.Tensor):
-                out.append({"name": k, "shape": list(t.shape),
+                out.append({"name": name, "shape": list(t.shape),
                             "dtype": str(t.dtype).removeprefix("torch.")})
     return tuple(out)
 
@@ -360,14 +315,14 @@ def _resolve(model: nn.Module | str | Resolved, input_size: Any, inputs: Any,
     if inputs is not None:
         args = inputs if isinstance(inputs, tuple) else (inputs,)
     elif input_size is not None:
-        args = make_inputs(input_size)
+        args = _make_inputs(input_size, None, "cpu", torch.float32)
     elif kwargs:
         args = ()
     else:
         if resolved.default_input is None:
             raise InvalidArgumentError("give the input size, e.g. crosscheck(model, "
                                        "(1, 3, 224, 224)), or example inputs=")
-        args = make_inputs(resolved.input_sizes()[0])
+        args = _make_inputs(resolved.input_sizes()[0], None, "cpu", torch.float32)
     return resolved.module, args, dict(kwargs or {}), resolved.name
 
 
@@ -396,10 +351,7 @@ def crosscheck(
     total)`` is called before each step: convcost's analysis, the recorded runs, each peer.
     """
     wanted = list(PEERS if peers is None else peers)
-    unknown = [p for p in wanted if p not in PEERS]
-    if unknown:
-        raise InvalidArgumentError(f"unknown peer {unknown[0]!r}; choose from "
-                                   f"{', '.join(PEERS)}")
+    check_peer_names(wanted)
     module, args, kw, label = _resolve(model, input_size, inputs, kwargs, name)
     if any(p.is_meta for p in module.parameters()) or any(b.is_meta for b in module.buffers()):
         raise InvalidArgumentError("crosscheck runs the model for real: build it on cpu, not on "
@@ -504,5 +456,5 @@ def _failure(peer: str, adapter: Adapter, exc: Exception, analysis: Analysis, ct
     return res
 
 
-__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "WouldFail", "crosscheck",
-           "make_inputs", "plain", "tracker_names"]
+__all__ = ["PEERS", "Comparison", "CrossCheck", "PeerResult", "WouldFail", "check_peer_names",
+           "crosscheck", "plain", "tracker_names"]

@@ -32,12 +32,10 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Tensor:
-    """A tensor as the adapters see it: its shape, bytes per element, and whether it is
-    floating point."""
+    """A tensor as the adapters see it: its shape and bytes per element."""
 
     shape: Shape
     itemsize: int = 4
-    floating: bool = True
 
     @property
     def numel(self) -> int:
@@ -47,10 +45,9 @@ class Tensor:
 @dataclass(frozen=True)
 class Other:
     """Any other object in an argument or output tree: its class name and what torchinfo
-    asks of it (``__getitem__``, a ``.data`` with a size, ``.tensors``)."""
+    asks of it (a ``.data`` with a size, ``.tensors``)."""
 
     cls: str
-    getitem: bool = False
     data: Tree | None = None  # .data, when it is a tensor (PackedSequence)
     tensors: Tree | None = None  # .tensors (torchinfo's nested_list_size looks there)
 
@@ -60,7 +57,6 @@ class Other:
 @dataclass(frozen=True)
 class Dict:
     items: tuple[tuple[str, Any], ...]
-    cls: str = "dict"
 
 
 Tree = Any
@@ -84,7 +80,6 @@ class Param:
     numel: int
     trainable: bool
     itemsize: int
-    shape: Shape = ()
 
 
 @dataclass(frozen=True)
@@ -120,15 +115,10 @@ class ModuleCall:
     args: Tree  # positional arguments
     out: Tree
     madds: int  # multiply-adds of the aten ops run during the call (children included)
-    depth: int = 0  # module nesting depth of this call (root 0)
     kwargs: Tree = None
     id: int = 0  # order of the call's start
     parent: int | None = None  # id of the module call it ran in
     in_function: bool = False  # called inside a custom torch.autograd.Function's forward
-
-    @property
-    def in_shapes(self) -> tuple[Shape, ...]:
-        return tuple(t.shape for t in tensors(self.args))
 
     def arg(self, index: int, name: str) -> Any:
         """A forward argument by position, else by keyword."""
@@ -145,7 +135,6 @@ class AtenOp:
     ins: tuple[Shape | None, ...]  # each positional argument: its shape, None if no tensor
     out: Shape | None
     madds: int
-    args: tuple[Any, ...] = ()  # non-tensor positional arguments by position (tensors: None)
 
 
 @dataclass(frozen=True)

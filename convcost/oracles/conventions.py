@@ -58,7 +58,6 @@ class Term:
     coef: int
     quantity: str  # key of quantities.ROW
     rule: str | None = None  # None: convcost's own multiply-adds
-    per_sample: bool = False  # divided by the batch (ptflops' module hooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +108,6 @@ class Adapter:
     per_path_rule: str | None = None  # module hooks count once per path to a shared module
     fails_if: tuple[tuple[str, str], ...] = ()  # (condition in quantities.FAILS, rule)
     patches_attributes: bool = False  # hooks functions by replacing module attributes
-    install: str = ""  # the pip argument that installs it, when not just the package
-
-    @property
-    def hint(self) -> str:
-        """How to install it: the oracles extra (which pins every peer)."""
-        return f"pip install 'convcost[oracles]' ({self.install or self.package})"
 
     def __post_init__(self) -> None:
         declared(*(key.partition("@")[0] for key in self.table))
@@ -351,9 +344,6 @@ _THOP_RULES = (
     Rule("thop-einsum-two-operands", _TH,
          "_count_einsum: two operands only (a product of every label both hold or the output "
          "keeps, size-1 dims dropped); three or more operands: 0", THOP_V),
-    Rule("thop-hook-tensor-input", _TH,
-         "its module hooks read x[0].shape: a hooked module (a subclass of nn.Conv2d, say) "
-         "called with a tuple makes profile() raise AttributeError", THOP_V),
     Rule("thop-hook-tensor-input", _TH,
          "its module hooks read x[0].shape and y.shape: a hooked module (a subclass of "
          "nn.Conv2d, say) that takes or returns a tuple makes profile() raise AttributeError",

@@ -21,7 +21,7 @@ import inspect
 import sys
 import weakref
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -53,28 +53,26 @@ def tree(value: Any, depth: int = 0) -> Tree:
     """A value as plain data: tensors as :class:`Tensor`, containers kept, other objects as
     :class:`Other` (what torchinfo's size walk asks of them)."""
     if isinstance(value, torch.Tensor):
-        return Tensor(tuple(value.shape), value.element_size(), value.is_floating_point())
+        return Tensor(tuple(value.shape), value.element_size())
     if isinstance(value, _ATTR_TYPES):
         return value
     if depth > 6:
         return Other(type(value).__name__)
     if isinstance(value, Mapping):
         items = tuple((str(k), tree(v, depth + 1)) for k, v in value.items())
-        return Dict(items, type(value).__name__)
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return Dict(items)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):  # torch.Size too
         return tuple(tree(v, depth + 1) for v in value)
     if isinstance(value, list):
         return [tree(v, depth + 1) for v in value]
-    if isinstance(value, torch.Size):
-        return tuple(int(d) for d in value)
     if isinstance(value, tuple):  # a NamedTuple (PackedSequence is one)
         data = getattr(value, "data", None)
-        return Other(type(value).__name__, True,
+        return Other(type(value).__name__,
                      data=tree(data) if isinstance(data, torch.Tensor) else None)
     if isinstance(value, (torch.dtype, torch.device)):
         return str(value)
     inner = getattr(value, "tensors", None)
-    return Other(type(value).__name__, hasattr(value, "__getitem__"),
+    return Other(type(value).__name__,
                  tensors=tree(inner, depth + 1) if inner is not None else None)
 
 
@@ -97,7 +95,7 @@ def _attrs(module: nn.Module) -> dict[str, Any]:
 
 
 def _params(named: Any) -> tuple[Param, ...]:
-    return tuple(Param(n, p.numel(), p.requires_grad, p.element_size(), tuple(p.shape))
+    return tuple(Param(n, p.numel(), p.requires_grad, p.element_size())
                  for n, p in named if not isinstance(p, nn.parameter.UninitializedParameter))
 
 
@@ -280,7 +278,7 @@ class _Ops(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         n = aten_madds(func, tuple(args), out) or 0
         for frame in self.facts.module_stack:
-            frame[1] += n
+            frame.madds += n
         if self.facts.open_call is not None:
             self.facts.open_call.append(aten_op(func, tuple(args), out, n))
         return out
@@ -313,9 +311,9 @@ class _Functions(TorchFunctionMode):
             facts.open_call = None
         facts.link(len(facts.calls), (args, kwargs), out)
         facts.calls.append(Call(
-            fn=name, scope=facts.scopes[-1], args=tuple(tree(a) for a in args),
+            fn=name, scope=facts.scope, args=tuple(tree(a) for a in args),
             kwargs={k: tree(v) for k, v in kwargs.items()}, out=tree(out), ops=tuple(ops),
-            operator=operator, within=tuple(f[2] for f in facts.module_stack),
+            operator=operator, within=tuple(f.id for f in facts.module_stack),
             python=inspect.isfunction(func), in_function=_inside_autograd_function(caller),
             by_attribute=by_attribute))
         return out
@@ -331,15 +329,33 @@ _IGNORED = frozenset({"Tensor.dim", "Tensor.size", "Tensor.__len__", "Tensor.num
                       "Tensor.dim_order", "Tensor.get_device", "Tensor.is_complex"})
 
 
+@dataclass
+class _Open:
+    """A module call that has started and not yet returned."""
+
+    scope: str
+    call: int  # 1 for the module's first call
+    args: Tree
+    kwargs: Tree
+    id: int
+    parent: int | None
+    in_function: bool
+    madds: int = 0  # of the aten ops run so far in it (children included)
+
+
 class _Facts:
     def __init__(self) -> None:
-        self.scopes: list[str] = [""]
-        self.module_stack: list[list[Any]] = []  # [scope, madds, id] of each open call
+        self.module_stack: list[_Open] = []  # the open module calls, outermost first
         self.calls: list[Call] = []
         self.module_calls: list[ModuleCall] = []
         self.open_call: list[AtenOp] | None = None
         self.producer: dict[int, int] = {}  # id of a live tensor -> the call that made it
         self.deps: list[set[int]] = []  # per call: the calls whose tensors it read
+
+    @property
+    def scope(self) -> str:
+        """The innermost open module call's scope (the root's "" when none is open)."""
+        return self.module_stack[-1].scope if self.module_stack else ""
 
     def link(self, index: int, inputs: Any, out: Any) -> None:
         """Data flow: which recorded calls made the tensors this call read; this call made
@@ -387,7 +403,6 @@ def observe(model: nn.Module, args: tuple[Any, ...],
     canonical = {id(m): n for n, m in model.named_modules()}
     facts = _Facts()
     counts: dict[str, int] = {}
-    pending: list[tuple[str, int, Tree, Tree, int, int, int | None, bool]] = []
     handles = []
     next_id = [0]
 
@@ -395,21 +410,17 @@ def observe(model: nn.Module, args: tuple[Any, ...],
         name = canonical[id(mod)]
         inside = _inside_autograd_function(sys._getframe(1))
         counts[name] = counts.get(name, 0) + 1
-        parent = facts.module_stack[-1][2] if facts.module_stack else None
+        parent = facts.module_stack[-1].id if facts.module_stack else None
         next_id[0] += 1
-        facts.scopes.append(name)
-        facts.module_stack.append([name, 0, next_id[0]])
-        pending.append((name, counts[name], tree(a), tree(kw) if kw else None,
-                        len(facts.module_stack) - 1, next_id[0], parent, inside))
+        facts.module_stack.append(_Open(name, counts[name], tree(a), tree(kw) if kw else None,
+                                        next_id[0], parent, inside))
 
     def post(mod: nn.Module, a: Any, kw: Any, out: Any) -> None:
-        _name, madds, _id = facts.module_stack.pop()
-        facts.scopes.pop()
-        scope, call, targs, tkw, depth, ident, parent, inside = pending.pop()
-        facts.module_calls.append(ModuleCall(scope, call, targs, tree(out), madds, depth, tkw,
-                                             ident, parent, inside))
+        o = facts.module_stack.pop()
+        facts.module_calls.append(ModuleCall(o.scope, o.call, o.args, tree(out), o.madds,
+                                             o.kwargs, o.id, o.parent, o.in_function))
 
-    for mod in {id(m): m for m in model.modules()}.values():
+    for mod in model.modules():  # each module once, shared ones included
         handles.append(mod.register_forward_pre_hook(pre, with_kwargs=True))
         handles.append(mod.register_forward_hook(post, with_kwargs=True))
     try:

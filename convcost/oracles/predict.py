@@ -33,8 +33,8 @@ class Prediction:
     by_scope: dict[str, Fraction] = field(default_factory=dict)
     scope_rules: dict[str, dict[str, Fraction]] = field(default_factory=dict)
     fails: WouldFail | None = None  # the peer raises on this model, by this rule
-    unmapped: dict[str, int] = field(default_factory=dict)
     scope_madds: dict[str, int] = field(default_factory=dict)  # convcost's madds per scope
+    fused: dict[str, list[AtenOp]] = field(default_factory=dict)  # fused_scopes of the peer
 
     def add(self, scope: str, value: Fraction | int, rule: str | None) -> None:
         if not value:
@@ -53,7 +53,8 @@ class Prediction:
         return Prediction(self.by_scope.get(scope, Fraction(0)), 0, rules)
 
 
-def _in_scope(scope: str, root: str) -> bool:
+def in_scope(scope: str, root: str) -> bool:
+    """Whether ``scope`` is ``root`` or below it (everything is below the root ``""``)."""
     return root == "" or scope == root or scope.startswith(root + ".")
 
 
@@ -64,7 +65,7 @@ def _subtree_hooked(adapter: Adapter, ctx: Context, scope: str) -> bool:
         return True
     if adapter.hooks_modules == "none":
         return False
-    inside = [i for s, i in ctx.modules.items() if _in_scope(s, scope)]
+    inside = [i for s, i in ctx.modules.items() if in_scope(s, scope)]
     if adapter.hooks_modules == "root-children":
         return any(i.scope != "" and "." not in i.scope for i in inside) or scope == ""
     return scope == "" or any(adapter.module_hook(i) is not None for i in inside)
@@ -84,7 +85,7 @@ def fused_scopes(adapter: Adapter, ctx: Context) -> dict[str, list[AtenOp]]:
                 sub = f"{scope}.self_attn" if scope else "self_attn"
                 info = ctx.modules.get(sub)
                 if info is not None and info.isa("MultiheadAttention"):
-                    madds = sum(c.madds for c in ctx.calls if _in_scope(c.scope, sub))
+                    madds = sum(c.madds for c in ctx.calls if in_scope(c.scope, sub))
                     out.setdefault(sub, []).append(
                         AtenOp("aten._native_multi_head_attention", (), None, madds))
                 continue
@@ -99,31 +100,26 @@ def _fused_rows(rows: list[Row], fused: dict[str, list[AtenOp]]) -> list[Row]:
     """Rows as this peer's run executed them: every fused scope's rows become its kernels."""
     if not fused:
         return rows
-    out: list[Row] = []
-    pending: dict[str, list[Row]] = {s: [] for s in fused}
-    emitted: set[str] = set()
+    # each fused scope's rows, gathered at the place of its first row
+    order: list[Row | str] = []
+    groups: dict[str, list[Row]] = {}
     for row in rows:
-        owner = next((s for s in fused if _in_scope(row.name, s)), None)
+        owner = next((s for s in fused if in_scope(row.name, s)), None)
         if owner is None:
-            out.append(row)
-            continue
-        pending[owner].append(row)
-        if owner not in emitted:
-            emitted.add(owner)
-            out.append(row)  # placeholder, replaced below
+            order.append(row)
+        elif owner in groups:
+            groups[owner].append(row)
+        else:
+            groups[owner] = [row]
+            order.append(owner)
     result: list[Row] = []
-    done: set[str] = set()
-    for row in out:
-        owner = next((s for s in fused if _in_scope(row.name, s)), None)
-        if owner is None:
-            result.append(row)
+    for item in order:
+        if not isinstance(item, str):
+            result.append(item)
             continue
-        if owner in done:
-            continue
-        done.add(owner)
-        group = pending[owner]
+        group = groups[item]
         total = sum((r.cost for r in group), Cost())
-        kernels = fused[owner]
+        kernels = fused[item]
         measured = sum(k.madds for k in kernels) or 1
         left = total.madds
         for i, k in enumerate(kernels):
@@ -132,7 +128,7 @@ def _fused_rows(rows: list[Row], fused: dict[str, list[AtenOp]]) -> list[Row]:
             label = ("multi_head_attention" if "multi_head" in k.op
                      else "transformer_encoder_layer")
             cost = replace(total, madds=share) if i == 0 else Cost(madds=share)
-            result.append(replace(group[0], name=owner, op=label, aten=k.op, cost=cost,
+            result.append(replace(group[0], name=item, op=label, aten=k.op, cost=cost,
                                   conv_kind=None, kernel=None, groups=None))
     return result
 
@@ -141,9 +137,9 @@ def fused_calls(ctx: Context, fused: dict[str, list[AtenOp]]) -> tuple[list[Call
                                                                         list[ModuleCall]]:
     if not fused:
         return ctx.calls, ctx.module_calls
-    calls = [c for c in ctx.calls if not any(_in_scope(c.scope, s) for s in fused)]
+    calls = [c for c in ctx.calls if not any(in_scope(c.scope, s) for s in fused)]
     mcalls = [m for m in ctx.module_calls
-              if not any(m.scope != s and _in_scope(m.scope, s) for s in fused)]
+              if not any(m.scope != s and in_scope(m.scope, s) for s in fused)]
     by_id = {m.id: m for m in ctx.module_calls}
     for scope, kernels in fused.items():
         owners = [m for m in ctx.module_calls if m.scope == scope]
@@ -166,13 +162,13 @@ def predict(adapter: Adapter, rows: Iterable[Row], ctx: Context | None = None,
     (exact: fractions only for per-sample terms). ``batch``: the peer's own batch divisor."""
     ctx = ctx if ctx is not None else Context()
     fused = fused_scopes(adapter, ctx)
-    pred = Prediction(Fraction(0), 0, {})
+    pred = Prediction(Fraction(0), 0, {}, fused=fused)
     for cond, rule in adapter.fails_if:
         if FAILS[cond](ctx):
             pred.fails = WouldFail(rule)
             return pred
     try:
-        _predict_rows(adapter, _fused_rows(list(rows), fused), ctx, batch, pred)
+        _predict_rows(adapter, _fused_rows(list(rows), fused), ctx, pred)
         if adapter.calls or adapter.modules or adapter.call_default is not None:
             calls, mcalls = fused_calls(ctx, fused)
             _predict_hooks(adapter, calls, mcalls, ctx, batch, pred)
@@ -181,18 +177,14 @@ def predict(adapter: Adapter, rows: Iterable[Row], ctx: Context | None = None,
     return pred
 
 
-def _predict_rows(adapter: Adapter, rows: list[Row], ctx: Context, batch: int,
-                  pred: Prediction) -> None:
+def _predict_rows(adapter: Adapter, rows: list[Row], ctx: Context, pred: Prediction) -> None:
     for row in rows:
         pred.madds += row.cost.madds
         if row.cost.madds:
             pred.scope_madds[row.name] = pred.scope_madds.get(row.name, 0) + row.cost.madds
         info = ctx.module(row.name)
         for t in adapter.row_terms(row, info):
-            v = Fraction(t.coef * ROW[t.quantity](row, ctx))
-            if t.per_sample:
-                v /= batch
-            pred.add(row.name, v, t.rule)
+            pred.add(row.name, Fraction(t.coef * ROW[t.quantity](row, ctx)), t.rule)
 
 
 def _predict_hooks(adapter: Adapter, calls: list[Call], mcalls: list[ModuleCall],
@@ -254,4 +246,4 @@ def _charge(pred: Prediction, hook: Hook, madds: int, table: Mapping[str, object
                  e.rule)
 
 
-__all__ = ["Prediction", "fused_calls", "fused_scopes", "predict"]
+__all__ = ["Prediction", "fused_calls", "fused_scopes", "in_scope", "predict"]

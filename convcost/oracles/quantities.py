@@ -12,7 +12,7 @@ quantities read convcost's own rows. Where a peer would raise on an input, its f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -25,7 +25,6 @@ from convcost.oracles.context import (
     ModuleCall,
     ModuleInfo,
     Other,
-    Shape,
     Tensor,
     Tree,
     tensors,
@@ -68,10 +67,6 @@ def _bias_of(info: ModuleInfo | None) -> bool:
 
 # --- rows (convcost's own) ----------------------------------------------------------------------
 
-def _row_in_numel(r: Row) -> int:
-    return numel(r.in_shapes[0]) if r.in_shapes else 0
-
-
 def _row_bias_adds(r: Row) -> int:
     # conv / linear / addmm: flops beyond 2·madds are the bias (or added-tensor) adds, 1 per
     # output element (docs/conventions.md, Convolution and Linear tables)
@@ -81,23 +76,7 @@ def _row_bias_adds(r: Row) -> int:
 ROW: dict[str, Callable[[Row, Context], Number]] = {
     "madds": lambda r, ctx: r.cost.madds,
     "bias_adds": lambda r, ctx: _row_bias_adds(r),
-    "in_numel": lambda r, ctx: _row_in_numel(r),
-    "out_numel": lambda r, ctx: numel(r.out_shape) if r.out_shape else 0,
-    "zero": lambda r, ctx: 0,
 }
-
-
-# --- shared helpers -----------------------------------------------------------------------------
-
-def broadcast(a: Shape, b: Shape) -> Shape:
-    n = max(len(a), len(b))
-    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
-    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(a, b, strict=True))
-
-
-def madds_of(x: Call | ModuleCall, ctx: Context) -> int:
-    """The multiply-adds the real counter measured inside the call."""
-    return x.madds
 
 
 # --- fvcore (nn/jit_handles.py, nn/flop_count.py: _DEFAULT_SUPPORTED_OPS) ----------------------
@@ -188,10 +167,7 @@ def fv_instance_norm(c: Call, ctx: Context) -> int:
 
 
 def fv_layer_norm(c: Call, ctx: Context) -> int:
-    return _fv_norm(_in(c), _t(c.arg(2, "weight")) is not None)
-
-
-def fv_group_norm(c: Call, ctx: Context) -> int:
+    # F.layer_norm and F.group_norm: the weight is argument 2 of both
     return _fv_norm(_in(c), _t(c.arg(2, "weight")) is not None)
 
 
@@ -232,10 +208,6 @@ def fv_grid_sample(c: Call, ctx: Context) -> int:
 
 # --- thop (profile.py, vision/basic_hooks.py, vision/calc_func.py, rnn_hooks.py) -------------
 
-def _prod(xs: Sequence[int]) -> int:
-    return math.prod(xs)
-
-
 def _module_in(mc: ModuleCall) -> Tensor | None:
     return _first(mc.args)
 
@@ -261,22 +233,16 @@ def _thop_y(mc: ModuleCall) -> Tensor:
     return mc.out
 
 
-def thop_conv(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
-    # calculate_conv2d_flops(transpose=False): prod(output) · (C_in // groups) · prod(k)
+def thop_conv(mc: ModuleCall, info: ModuleInfo, ctx: Context, transposed: bool = False) -> int:
+    # calculate_conv2d_flops: prod(output) · (C_in // groups) · prod(k); transpose=True swaps
+    # input and output: prod(input) · (C_out // groups) · prod(k)
     x, y, w = _thop_x0(mc), _thop_y(mc), info.attr("weight_shape")
     if x is None or y is None or w is None:
         return 0
+    if transposed:
+        x, y = y, x
     kdims = len(w) - 2
-    return y.numel * (x.shape[-(kdims + 1)] // int(info.attr("groups", 1))) * _prod(w[2:])
-
-
-def thop_convt(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
-    # calculate_conv2d_flops(transpose=True): prod(input) · (C_out // groups) · prod(k)
-    x, y, w = _thop_x0(mc), _thop_y(mc), info.attr("weight_shape")
-    if x is None or y is None or w is None:
-        return 0
-    kdims = len(w) - 2
-    return x.numel * (y.shape[-(kdims + 1)] // int(info.attr("groups", 1))) * _prod(w[2:])
+    return y.numel * (x.shape[-(kdims + 1)] // int(info.attr("groups", 1))) * numel(w[2:])
 
 
 def thop_norm(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
@@ -339,7 +305,7 @@ def thop_avgpool(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
         lower, upper = (-p, size + p) if include else (0, size)
         windows *= sum(max(min(i * s - p + k, upper) - max(i * s - p, lower), 0)
                        for i in range(output))
-    return _prod(x.shape[:-dims]) * windows + y.numel
+    return numel(x.shape[:-dims]) * windows + y.numel
 
 
 def thop_adaptive_avgpool(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
@@ -523,45 +489,39 @@ def thop_einsum(c: Call, ctx: Context) -> int:
 
 # --- ptflops, pytorch backend (pytorch_ops.py) --------------------------------------------------
 
-def pt_conv(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
+def pt_conv_products(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
     """conv_flops_counter_hook: prod(k)·C_in·(C_out/g) per active position (batch × output
-    spatial; input spatial when transposed), + batch × prod(output[1:]) with a bias."""
+    spatial; input spatial when transposed); the bias is :func:`pt_conv_bias`."""
     x, y = _module_in(mc), _out(mc)
     if x is None or y is None:
         return 0
-    k = _prod(_as_tuple(info.attr("kernel_size"), 1))
+    k = numel(_as_tuple(info.attr("kernel_size"), 1))
     per = k * int(info.attr("in_channels")) * (int(info.attr("out_channels"))
                                                // int(info.attr("groups", 1)))
     spatial = x.shape[2:] if info.attr("transposed") else y.shape[2:]
-    total = per * x.shape[0] * _prod(spatial)
-    if _bias_of(info):
-        total += x.shape[0] * _prod(y.shape[1:])
-    return total
+    return per * x.shape[0] * numel(spatial)
 
 
 def pt_conv_bias(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
+    # conv_flops_counter_hook: + batch × prod(output[1:]) with a bias
     x, y = _module_in(mc), _out(mc)
     if x is None or y is None or not _bias_of(info):
         return 0
-    return x.shape[0] * _prod(y.shape[1:])
-
-
-def pt_conv_products(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
-    return pt_conv(mc, info, ctx) - pt_conv_bias(mc, info, ctx)
+    return x.shape[0] * numel(y.shape[1:])
 
 
 def pt_linear_products(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
     x, y = _module_in(mc), _out(mc)
     if x is None or y is None:
         return 0
-    return x.shape[-1] * y.shape[-1] * _prod(x.shape[:-1])
+    return x.shape[-1] * y.shape[-1] * numel(x.shape[:-1])
 
 
 def pt_linear_bias(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
     x, y = _module_in(mc), _out(mc)
     if x is None or y is None or not _bias_of(info):
         return 0
-    return y.shape[-1] * _prod(x.shape[:-1])
+    return y.shape[-1] * numel(x.shape[:-1])
 
 
 def pt_out_numel(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
@@ -658,17 +618,17 @@ def pt_interpolate(c: Call, ctx: Context) -> int | Fraction:
 
 
 def _pt_interpolate(c: Call, x: Tensor) -> int | Fraction:
-    nc = _prod(x.shape[:2])
+    nc = numel(x.shape[:2])
     size = c.arg(1, "size")
     if size is not None:
         if isinstance(size, (tuple, list)):
-            return _prod([int(s) for s in size]) * nc
+            return numel([int(s) for s in size]) * nc
         return int(size) ** (len(x.shape) - 2) * nc
     sf = c.arg(2, "scale_factor")
     if sf is None:
         return 0
     if isinstance(sf, (tuple, list)) and len(sf) == len(x.shape) - 2:
-        return x.numel * int(_prod([int(s) for s in sf]))  # int() of each factor's product
+        return x.numel * int(numel([int(s) for s in sf]))  # int() of each factor's product
     if isinstance(sf, (tuple, list)):
         sf = sf[0]
     value = Fraction(x.numel) * Fraction(float(sf)) ** (len(x.shape) - 2)
@@ -706,7 +666,7 @@ def pt_elementwise(c: Call, ctx: Context) -> int:
     n = max(len(a.shape), len(b.shape))
     shape = [max(a.shape[i] if i < len(a.shape) else 1, b.shape[i] if i < len(b.shape) else 1)
              for i in range(n)]
-    return _prod(shape)
+    return numel(shape)
 
 
 def pt_lrn(c: Call, ctx: Context) -> int:
@@ -716,9 +676,9 @@ def pt_lrn(c: Call, ctx: Context) -> int:
     total = 0
     for o in c.ops:
         if o.op in ("aten.avg_pool2d", "aten.avg_pool3d") and o.ins and o.ins[0]:
-            total += _prod(o.ins[0])
+            total += numel(o.ins[0])
         elif o.op in ("aten.mul", "aten.add") and o.out:
-            total += _prod(o.out)
+            total += numel(o.out)
     return total
 
 
@@ -728,11 +688,11 @@ def pt_mha_forward(c: Call, ctx: Context) -> int:
     total = 0
     for o in c.ops:
         if o.op == "aten.bmm" and o.ins[0] and o.ins[1]:
-            total += _prod(o.ins[0]) * o.ins[1][-1]
+            total += numel(o.ins[0]) * o.ins[1][-1]
         elif o.op == "aten.baddbmm" and o.ins[1] and o.ins[2]:
-            total += _prod(o.ins[1]) * o.ins[2][-1] + _prod(o.ins[0] or ())
+            total += numel(o.ins[1]) * o.ins[2][-1] + numel(o.ins[0] or ())
         elif o.op == "aten._softmax" and o.ins[0]:
-            total += _prod(o.ins[0])
+            total += numel(o.ins[0])
     return total
 
 
@@ -784,14 +744,14 @@ def _torchinfo_pieces(mc: ModuleCall, info: ModuleInfo) -> tuple[int, int, int]:
     weight = bias = inner = 0
     for p in info.params:
         if p.name in ("weight", "bias"):
-            value = p.numel * (_prod(size[:1] + size[2:]) if conv else
+            value = p.numel * (numel(size[:1] + size[2:]) if conv else
                                (size[0] if size else 0))
             if p.name == "weight":
                 weight += value
             else:
                 bias += value
         elif "weight" in p.name or "bias" in p.name:
-            inner += _prod(size[:2]) * p.numel
+            inner += numel(size[:2]) * p.numel
     return weight, bias, inner
 
 
@@ -806,7 +766,7 @@ def ti_bias(mc: ModuleCall, info: ModuleInfo, ctx: Context) -> int:
 
 def ti_output_bytes(mc: ModuleCall, info: ModuleInfo) -> int:
     size, itemsize = torchinfo_size(mc.out)
-    return itemsize * _prod(size)
+    return itemsize * numel(size)
 
 
 # --- conditions under which a peer raises -------------------------------------------------------
@@ -839,7 +799,6 @@ FAILS: dict[str, Callable[[Context], bool]] = {
 }
 
 CALL: dict[str, Callable[[Call, Context], Number]] = {
-    "madds": madds_of,
     "zero": lambda c, ctx: 0,
     "fv_inner": fv_inner,
     "fv_default": fv_default,
@@ -849,7 +808,7 @@ CALL: dict[str, Callable[[Call, Context], Number]] = {
     "fv_batch_norm": fv_batch_norm,
     "fv_instance_norm": fv_instance_norm,
     "fv_layer_norm": fv_layer_norm,
-    "fv_group_norm": fv_group_norm,
+    "fv_group_norm": fv_layer_norm,
     "fv_interpolate": fv_interpolate,
     "fv_adaptive_avg_pool2d": fv_adaptive_avg_pool2d,
     "fv_grid_sample": fv_grid_sample,
@@ -867,10 +826,9 @@ CALL: dict[str, Callable[[Call, Context], Number]] = {
 }
 
 MODULE: dict[str, Callable[[ModuleCall, ModuleInfo, Context], Number]] = {
-    "madds": lambda mc, info, ctx: mc.madds,
     "zero": lambda mc, info, ctx: 0,
     "thop_conv": thop_conv,
-    "thop_convt": thop_convt,
+    "thop_convt": lambda mc, info, ctx: thop_conv(mc, info, ctx, transposed=True),
     "thop_norm": thop_norm,
     "thop_norm_affine": thop_norm_affine,
     "thop_prelu": thop_prelu,
@@ -898,4 +856,4 @@ MODULE: dict[str, Callable[[ModuleCall, ModuleInfo, Context], Number]] = {
     "ti_bias": ti_bias,
 }
 
-__all__ = ["CALL", "FAILS", "MODULE", "ROW", "WouldFail", "broadcast", "torchinfo_size"]
+__all__ = ["CALL", "FAILS", "MODULE", "ROW", "WouldFail", "torchinfo_size"]

@@ -4,12 +4,12 @@ Independent of :mod:`convcost.capture` and :mod:`convcost.engine` on purpose: it
 multiply-adds of the aten ops that actually ran (convolution, mm, addmm, bmm, baddbmm, matmul,
 mv, dot, the fused attention kernels, ``nn.MultiheadAttention``'s and
 ``nn.TransformerEncoderLayer``'s fast paths, the oneDNN recurrent layer) straight from the real
-tensors' shapes, attributes them to module scopes with forward hooks, sums ``p.numel()`` over
-unique parameters and records the output shape of every leaf ``torch.nn`` module (Conv2d,
-BatchNorm2d, ReLU, Linear, pools...). It runs with no ``TorchFunctionMode`` active, as the CPU
-runs the model for a user, so it also records which fused kernels ran where (the fused
-scopes, :class:`convcost.oracles.context.Context`). The caller passes a copy of the model:
-hooks are added to it.
+tensors' shapes, attributes them to module scopes with global forward hooks (none is added to
+the model), sums ``p.numel()`` over unique parameters and records the output shape of every
+leaf ``torch.nn`` module (Conv2d, BatchNorm2d, ReLU, Linear, pools...). It runs with no
+``TorchFunctionMode`` active, as the CPU runs the model for a user, so it also records which
+fused kernels ran where (the fused scopes, :class:`convcost.oracles.context.Context`). The
+caller passes a copy of the model: running it may change the model's state.
 """
 
 from __future__ import annotations
@@ -112,10 +112,8 @@ def aten_madds(func: Any, args: tuple[Any, ...], out: Any) -> int | None:
 
 def aten_op(func: Any, args: tuple[Any, ...], out: Any, madds: int) -> AtenOp:
     first = out[0] if isinstance(out, (tuple, list)) and out else out
-    plain = tuple(None if isinstance(a, torch.Tensor) else a
-                  if isinstance(a, (int, float, bool, str, type(None))) else None for a in args)
     return AtenOp(f"aten.{func._overloadpacket.__name__}", tuple(_shape(a) for a in args),
-                  _shape(first), madds, plain)
+                  _shape(first), madds)
 
 
 class _Counter(TorchDispatchMode):
@@ -154,9 +152,9 @@ class RealRun:
 
 def run_real(model: nn.Module, args: tuple[Any, ...],
              kwargs: dict[str, Any] | None = None) -> RealRun:
-    """Run ``model`` (a copy) on ``args``/``kwargs`` under the counter. Scopes come from
-    global module hooks (as torch's own ModuleTracker does), so no module carries a hook of
-    its own and nn.TransformerEncoderLayer keeps its fast path."""
+    """Run ``model`` (a copy: the run may change its state) on ``args``/``kwargs`` under the
+    counter. Scopes come from global module hooks (as torch's own ModuleTracker does), so no
+    module carries a hook of its own and nn.TransformerEncoderLayer keeps its fast path."""
     from torch.nn.modules.module import (
         register_module_forward_hook,
         register_module_forward_pre_hook,

@@ -45,14 +45,12 @@ def _static(ctx: Context) -> tuple[dict[str, int], dict[str, str | None]]:
     """Depth and parent of every module, by the last path that reaches it."""
     depth: dict[str, int] = {"": 0}
     parent: dict[str, str | None] = {"": None}
-    paths: list[str] = []
 
     def walk(scope: str, path: str) -> None:
         info = ctx.modules[scope]
         for child in info.children:
             name = child.rpartition(".")[2] if child else child
             sub = f"{path}.{name}" if path else name
-            paths.append(sub)
             depth[child] = sub.count(".") + 1
             parent[child] = scope
             walk(child, sub)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from torch import nn
 
 from convcost.errors import InvalidArgumentError
-from convcost.oracles.check import PEERS, CrossCheck, crosscheck
+from convcost.oracles.check import CrossCheck, check_peer_names, crosscheck
 from convcost.oracles.peers import missing
 from convcost.resolve import Resolved, check_batch, resolve
 
@@ -33,10 +33,7 @@ def check(
     check_batch(batch)
     wanted = None if peers is None else list(peers)
     if wanted is not None:
-        unknown = [p for p in wanted if p not in PEERS]
-        if unknown:
-            raise InvalidArgumentError(f"unknown peer {unknown[0]!r}; choose from "
-                                       f"{', '.join(PEERS)}")
+        check_peer_names(wanted)
         for p in wanted:
             why = missing(p)
             if why is not None:
