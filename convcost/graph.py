@@ -20,7 +20,6 @@ FORWARD = "forward"
 """The phase of an op the model's forward pass (or the loss computed from its output) ran."""
 BACKWARD = "backward"
 """The phase of an op autograd ran for ``loss.backward()`` (``analyze(..., backward=True)``)."""
-PHASES = (FORWARD, BACKWARD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +93,4 @@ def _tensors(items: tuple[Any, ...]) -> Iterator[TensorInfo]:
             yield from _tensors(tuple(a))
 
 
-__all__ = ["BACKWARD", "FORWARD", "PHASES", "Node", "Shape", "TensorInfo", "shape_text"]
+__all__ = ["BACKWARD", "FORWARD", "Node", "Shape", "TensorInfo", "shape_text"]

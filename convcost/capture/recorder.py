@@ -512,14 +512,15 @@ def gc_paused() -> Iterator[None]:
 
 
 @contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Every module in inference mode for the capture, and back as it was after. The flags
-    are set directly: a model's own ``train()``/``eval()`` may do more (freeze weights,
+def _training_flags(model: nn.Module, training: bool) -> Iterator[None]:
+    """Every module's ``training`` flag set for the capture (False: inference; True: a
+    training step's, as ``model.train()`` would set them), and back as it was after. The
+    flags are set directly: a model's own ``train()``/``eval()`` may do more (freeze weights,
     switch branches) and is never called."""
     saved = [(m, m.training) for m in model.modules()]
     try:
         for m, _ in saved:
-            m.training = False
+            m.training = training
         yield
     finally:
         for m, flag in saved:
@@ -612,7 +613,7 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
         modules: dict[str, str] = {}
         saved: set[int] = set()
         with ExitStack() as stack:
-            stack.enter_context(_train_mode(model) if backward else _eval_mode(model))
+            stack.enter_context(_training_flags(model, backward))
             stack.enter_context(_attributes_kept(model))
             stack.enter_context(_scope_hooks(model, rec, modules))
             stack.enter_context(torch.enable_grad() if backward else torch.no_grad())
@@ -682,28 +683,13 @@ def record(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], *,
         raise first from first.__cause__
 
 
-@contextmanager
-def _train_mode(model: nn.Module) -> Iterator[None]:
-    """Every module in training mode (as ``model.train()`` would set them) for a training
-    step's capture, and back as it was after; the flags are set directly (:func:`_eval_mode`)."""
-    saved = [(m, m.training) for m in model.modules()]
-    try:
-        for m, _ in saved:
-            m.training = True
-        yield
-    finally:
-        for m, flag in saved:
-            m.training = flag
-
-
 def _training_stand_in(t: torch.Tensor, device: str, dtype: torch.dtype,
                        param: bool) -> torch.Tensor:
     """A parameter's stand-in for a training step: a leaf that requires grad as the parameter
     does, so the backward pass fills its ``.grad``, never the parameter's; on the parameter's
     own device and dtype it shares the parameter's storage (no copy). A buffer's: a copy, so
     the running statistics a training forward updates stay as they were."""
-    want = dtype if t.is_floating_point() else t.dtype
-    if device == "meta" or t.device.type != torch.device(device).type or t.dtype != want:
+    if device == "meta" or _needs_swap([t], device, dtype):
         s = _stand_in(t, device, dtype)
     else:
         s = t.detach() if param else t.clone()

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from convcost import formulas as f
-from convcost.engine.counters_backward import register_backward
+from convcost.engine.counters_backward import _DIMS, _shape, register_backward
 from convcost.engine.registry import Counted, Counter, Family, RegistryBuilder
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.formulas import OpCost
@@ -82,14 +82,9 @@ def _no_zero_sizes(items: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _shape(x: Any) -> tuple[int, ...]:
-    return x.shape if isinstance(x, TensorInfo) else ()
-
-
 # --- convolution --------------------------------------------------------------------------------
 
 
-_DIMS = (1, 2, 3)
 CONV_TRANSPOSE_LABELS = frozenset(f"conv_transpose{d}d" for d in _DIMS)
 """Labels of transposed convolutions (the rest of :attr:`Family.CONV` is ``conv1d``..``3d``)."""
 
@@ -353,8 +348,7 @@ def _hardtanh(node: Node) -> Counted:
 
 @register("aten.gelu", family=Family.ACTIVATION, labels=("gelu",))
 def _gelu(node: Node) -> Counted:
-    kind = "gelu_tanh" if node.kwargs.get("approximate", node.arg(1, "approximate")) == "tanh" \
-        else "gelu"
+    kind = "gelu_tanh" if node.arg(1, "approximate") == "tanh" else "gelu"
     return Counted("gelu", f.activation(node.args[0].shape, kind, itemsize=node.itemsize))
 
 
@@ -425,7 +419,7 @@ def _binary(node: Node) -> Counted:
     # result at its own: `x > 0` reads float32 and writes bool
     a_isz = _itemsize(a, _itemsize(b, isz))
     cost = f.binary(_shape(a), _shape(b), itemsize=a_isz, b_itemsize=_itemsize(b, a_isz),
-                    out_itemsize=node.outputs[0].itemsize if node.outputs else a_isz)
+                    out_itemsize=isz)
     alpha = node.kwargs.get("alpha", 1)
     if label in ("add", "sub") and alpha not in (1, 1.0):  # x + alpha·y: one more multiply
         cost = OpCost(0, 0, 2 * cost.flops, cost.mem_read_bytes, cost.mem_write_bytes,
@@ -491,7 +485,7 @@ def _reduce(node: Node) -> Counted:
     keepdim = bool(node.arg(2, "keepdim", False))
     label = node.op.split(".")[-1]
     cost = f.reduction(x.shape, _dims(node.arg(1, "dim")), mean=label == "mean",
-                       keepdim=keepdim, itemsize=node.itemsize)
+                       keepdim=keepdim, itemsize=x.itemsize, out_itemsize=node.itemsize)
     return Counted(label, cost)
 
 
@@ -520,9 +514,9 @@ def _reduce_to(node: Node) -> Counted:
           labels=("var", "std", "var_mean", "std_mean"))
 def _variance(node: Node) -> Counted:
     x, label = node.args[0], node.op.split(".")[-1]
-    keepdim = node.kwargs.get("keepdim", node.args[3] if len(node.args) > 3 else False)
     cost = f.variance(x.shape, _dims(node.arg(1, "dim")), std=label.startswith("std"),
-                      with_mean=label.endswith("_mean"), keepdim=bool(keepdim),
+                      with_mean=label.endswith("_mean"),
+                      keepdim=bool(node.arg(3, "keepdim", False)),
                       itemsize=x.itemsize)
     return Counted(label, cost)
 
@@ -604,8 +598,7 @@ def _select_sorted(node: Node) -> Counted:
     if node.op.startswith("aten.topk"):
         cost = f.topk(x.shape, node.args[1], node.arg(2, "dim", -1), itemsize=x.itemsize)
         return Counted("topk", cost)
-    dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else -1)
-    return Counted("sort", f.sort(x.shape, dim, itemsize=x.itemsize))
+    return Counted("sort", f.sort(x.shape, node.arg(1, "dim", -1), itemsize=x.itemsize))
 
 
 @register("aten.max_pool1d_with_indices", "aten.max_pool2d_with_indices",
@@ -694,9 +687,9 @@ def _shuffle(node: Node) -> Counted:
     """Sub-pixel convolution's ``pixel_shuffle`` / ``pixel_unshuffle`` and
     ``nn.ChannelShuffle``: the tensor rearranged, read and written once."""
     x, label = node.args[0], node.op.split(".")[-1].replace("native_", "")
-    cost = f.copy(x.shape, itemsize=x.itemsize)
-    return Counted(label, OpCost(0, 0, 0, cost.mem_read_bytes, cost.mem_write_bytes,
-                                 node.out_shape))
+    if label == "channel_shuffle":  # (self, groups)
+        return Counted(label, f.channel_shuffle(x.shape, node.args[1], itemsize=x.itemsize))
+    return Counted(label, replace(f.copy(x.shape, itemsize=x.itemsize), out_shape=node.out_shape))
 
 
 @register("aten.grid_sampler_2d", "aten.grid_sampler_3d", family=Family.RESAMPLE,

@@ -94,6 +94,7 @@ def register_backward(register: Register) -> None:
 
 
 def _shape(x: Any) -> tuple[int, ...]:
+    """A tensor argument's shape, ``()`` for a Python scalar (the forward counters' too)."""
     return x.shape if isinstance(x, TensorInfo) else ()
 
 
@@ -117,6 +118,7 @@ def _elementwise(shape: tuple[int, ...], per_element: int, reads: int, isz: int,
 # --- convolution --------------------------------------------------------------------------------
 
 _DIMS = (1, 2, 3)
+"""The spatial dims of 1-d..3-d ops (the forward counters' too)."""
 
 
 @_backward("aten.convolution_backward", family=Family.CONV,
@@ -204,7 +206,7 @@ def _activation_backward(node: Node) -> Counted:
         kind = "relu6" if (lo, hi) == (0.0, 6.0) else "hardtanh"
         label = f"{kind}_backward"
     elif node.op == "aten.gelu_backward":  # (grad, self, approximate)
-        approximate = node.kwargs.get("approximate", node.arg(2, "approximate"))
+        approximate = node.arg(2, "approximate")
         kind, label = ("gelu_tanh" if approximate == "tanh" else "gelu"), "gelu_backward"
     else:
         kind = _ACT_BACKWARD[node.op]
@@ -228,12 +230,17 @@ def _softmax_backward(node: Node) -> Counted:
 # --- normalisation ------------------------------------------------------------------------------
 
 
-def _norm_backward(g: TensorInfo, masks: tuple[bool, bool, bool], groups: int,
-                   params: int, training: bool, isz: int) -> OpCost:
+def _norm_backward(g: TensorInfo, masks: tuple[bool, bool, bool], groups: int, elems: int,
+                   weight: Any, bias: Any, training: bool, isz: int) -> OpCost:
     """The rule of the module docstring: ``Σ g`` for the bias gradient (or a training input
     gradient), ``Σ g·x̂`` for the weight gradient (or a training input gradient), then the
-    input gradient."""
-    grad_in, grad_w, grad_b = masks
+    input gradient. ``elems``: the size of the weight and of the bias, when the norm has them
+    (a weight and bias gradient only then)."""
+    has_w = isinstance(weight, TensorInfo)
+    grad_in = masks[0]
+    grad_w = masks[1] and has_w
+    grad_b = masks[2] and isinstance(bias, TensorInfo)
+    params = elems if has_w else 0
     n = g.numel
     sum_g = grad_b or (grad_in and training)
     sum_gx = grad_w or (grad_in and training)
@@ -253,15 +260,11 @@ def _norm_backward(g: TensorInfo, masks: tuple[bool, bool, bool], groups: int,
            labels=("batch_norm_backward",))
 def _batch_norm_backward(node: Node) -> Counted:
     # (grad_out, input, weight, running_mean, running_var, save_mean, save_invstd, train, eps,
-    #  output_mask)
+    #  output_mask); no bias argument: an affine norm has a bias where it has a weight
     g, w = node.args[0], node.arg(2, "weight")
-    training = bool(node.arg(7, "train", True))
-    masks = _mask(node, 9, "output_mask")
-    if not isinstance(w, TensorInfo):
-        masks = (masks[0], False, False)
     c = g.shape[1] if len(g.shape) > 1 else 1
-    cost = _norm_backward(g, masks, c, c if isinstance(w, TensorInfo) else 0, training,
-                          node.itemsize)
+    cost = _norm_backward(g, _mask(node, 9, "output_mask"), c, c, w, w,
+                          bool(node.arg(7, "train", True)), node.itemsize)
     return Counted("batch_norm_backward", cost)
 
 
@@ -269,27 +272,21 @@ def _batch_norm_backward(node: Node) -> Counted:
            labels=("layer_norm_backward",))
 def _layer_norm_backward(node: Node) -> Counted:
     # (grad_out, input, normalized_shape, mean, rstd, weight, bias, output_mask)
-    g, normalized, w = node.args[0], tuple(node.args[2]), node.arg(5, "weight")
-    masks = _mask(node, 7, "output_mask")
+    g, normalized = node.args[0], tuple(node.args[2])
     norm = math.prod(normalized)
     rows = g.numel // norm if norm else 0
-    masks = (masks[0], masks[1] and isinstance(w, TensorInfo),
-             masks[2] and isinstance(node.arg(6, "bias"), TensorInfo))
-    cost = _norm_backward(g, masks, rows, norm if isinstance(w, TensorInfo) else 0, True,
-                          node.itemsize)
+    cost = _norm_backward(g, _mask(node, 7, "output_mask"), rows, norm, node.arg(5, "weight"),
+                          node.arg(6, "bias"), True, node.itemsize)
     return Counted("layer_norm_backward", cost)
 
 
 @_backward("aten.native_group_norm_backward", family=Family.NORM,
            labels=("group_norm_backward",))
 def _group_norm_backward(node: Node) -> Counted:
-    # (grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask)
+    # (grad_out, input, mean, rstd, weight, N, C, HxW, group, output_mask); a bias with the weight
     g, w = node.args[0], node.arg(4, "weight")
     n, c, group = node.args[5], node.args[6], node.args[8]
-    masks = _mask(node, 9, "output_mask")
-    if not isinstance(w, TensorInfo):
-        masks = (masks[0], False, False)
-    cost = _norm_backward(g, masks, n * group, c if isinstance(w, TensorInfo) else 0, True,
+    cost = _norm_backward(g, _mask(node, 9, "output_mask"), n * group, c, w, w, True,
                           node.itemsize)
     return Counted("group_norm_backward", cost)
 
@@ -304,11 +301,15 @@ def _scatter_back(g: TensorInfo, x: TensorInfo, flops: int, isz: int,
     return OpCost(0, 0, flops, g.numel * isz + index_bytes, x.numel * isz, x.shape)
 
 
-@_backward(*(f"aten.max_pool{d}d_with_indices_backward" for d in _DIMS),
-           *(f"aten.adaptive_max_pool{d}d_backward" for d in _DIMS),
+_POOL_DIMS = (2, 3)
+"""aten has no 1-d pooling backward: a 1-d pool runs as a 2-d one (its backward too)."""
+
+
+@_backward(*(f"aten.max_pool{d}d_with_indices_backward" for d in _POOL_DIMS),
+           *(f"aten.adaptive_max_pool{d}d_backward" for d in _POOL_DIMS),
            family=Family.POOL,
-           labels=(*(f"max_pool{d}d_backward" for d in _DIMS),
-                   *(f"adaptive_max_pool{d}d_backward" for d in _DIMS)))
+           labels=(*(f"max_pool{d}d_backward" for d in _POOL_DIMS),
+                   *(f"adaptive_max_pool{d}d_backward" for d in _POOL_DIMS)))
 def _max_pool_backward(node: Node) -> Counted:
     # (grad_output, self, kernel, stride, padding, dilation, ceil_mode, indices) or
     # (grad_output, self, indices)
@@ -323,7 +324,7 @@ def _max_pool_backward(node: Node) -> Counted:
 
 
 @_backward("aten.avg_pool2d_backward", "aten.avg_pool3d_backward", family=Family.POOL,
-           labels=(f"avg_pool{d}d_backward" for d in _DIMS))
+           labels=(f"avg_pool{d}d_backward" for d in _POOL_DIMS))
 def _avg_pool_backward(node: Node) -> Counted:
     # (grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor)
     g, x, kernel = node.args[0], node.args[1], node.args[2]
@@ -336,7 +337,7 @@ def _avg_pool_backward(node: Node) -> Counted:
 
 @_backward("aten._adaptive_avg_pool2d_backward", "aten._adaptive_avg_pool3d_backward",
            family=Family.ADAPTIVE_POOL,
-           labels=(f"adaptive_avg_pool{d}d_backward" for d in _DIMS))
+           labels=(f"adaptive_avg_pool{d}d_backward" for d in _POOL_DIMS))
 def _adaptive_avg_pool_backward(node: Node) -> Counted:
     g, x = node.args[0], node.args[1]  # (grad_output, self)
     return Counted(f"adaptive_avg_pool{len(x.shape) - 2}d_backward",
@@ -359,9 +360,7 @@ _UPSAMPLE_BACKWARD = {
 def _upsample_backward(node: Node) -> Counted:
     # (grad_output, output_size, input_size, ...)
     g, in_size = node.args[0], tuple(node.args[2])
-    fwd = f.upsample(in_size, size=g.shape[2:], mode=_UPSAMPLE_BACKWARD[node.op],
-                     itemsize=node.itemsize)
-    per_output = fwd.flops // max(g.numel, 1)
+    per_output = f.UPSAMPLE_FLOPS_PER_OUTPUT[_UPSAMPLE_BACKWARD[node.op]](len(in_size) - 2)
     cost = OpCost(0, 0, g.numel * max(per_output, 1), g.numel * node.itemsize,
                   math.prod(in_size) * node.itemsize, in_size)
     return Counted("interpolate_backward", cost)

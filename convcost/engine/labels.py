@@ -36,6 +36,7 @@ The families (:class:`~convcost.engine.registry.Family`):
                    accumulate or compare
 ``resample``       ``interpolate``
 ``fill``           ``fill`` (zeros, ones, full, arange, eye, linspace)
+``spectral``       ``fft`` (``torch.fft.*``, ``torch.stft``)
 ``params``         ``unused_params``: the engine's row for parameters no op read
 ``custom``         a user's own op (``Registry.extended``); no built-in label
 =================  =============================================================================

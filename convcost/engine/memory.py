@@ -103,7 +103,6 @@ class Allocator:
     name: str
     granularity: int = 1
     minimum: int = 0
-    note: str = ""
     kernels: str = ""
     block: int = CPU_CHANNEL_BLOCK
 
@@ -119,20 +118,20 @@ class Allocator:
 
 
 ALLOCATORS: dict[str, Allocator] = {
-    "cpu": Allocator(
-        "cpu", 64, 64,
-        "PyTorch's CPU allocator (c10::alloc_cpu): every storage of n > 0 bytes is its own "
-        "posix_memalign(64) block, so it holds n rounded up to 64 bytes; empty storages "
-        "allocate nothing; the CPU convolution's workspace is held while it runs", "cpu"),
-    "cuda": Allocator(
-        "cuda", 512, 512,
-        "PyTorch's CUDA caching allocator: requests are rounded up to multiples of 512 bytes "
-        "(kMinBlockSize); the segments it caches beyond that (2 MiB for small blocks, the "
-        "largest requests rounded to 2 MiB) are not modelled"),
-    "exact": Allocator("exact", 1, 0, "the bytes requested, as torch.profiler's memory "
-                                      "events count them"),
+    "cpu": Allocator("cpu", 64, 64, "cpu"),
+    "cuda": Allocator("cuda", 512, 512),
+    "exact": Allocator("exact", 1, 0),
 }
-"""The allocator models :func:`simulate` takes, by name."""
+"""The allocator models :func:`simulate` takes, by name:
+
+* ``cpu``: PyTorch's CPU allocator (c10::alloc_cpu): every storage of n > 0 bytes is its own
+  posix_memalign(64) block, so it holds n rounded up to 64 bytes; empty storages allocate
+  nothing; the CPU convolution's workspace is held while it runs;
+* ``cuda``: PyTorch's CUDA caching allocator: requests are rounded up to multiples of 512
+  bytes (kMinBlockSize); the segments it caches beyond that (2 MiB for small blocks, the
+  largest requests rounded to 2 MiB) are not modelled;
+* ``exact``: the bytes requested, as torch.profiler's memory events count them.
+"""
 
 
 def allocator(name: str | Allocator) -> Allocator:
@@ -198,6 +197,8 @@ class Lifetimes:
 
 # --- the optimizer ----------------------------------------------------------------------------
 
+DEFAULT_OPTIMIZER = "adam"
+"""The optimizer of a training step when none is named."""
 OPTIMIZERS: dict[str, str] = {
     "sgd": "torch.optim.SGD(momentum=0): no state; the update is in place",
     "momentum": "torch.optim.SGD(momentum>0): one momentum buffer per parameter with a "
@@ -436,7 +437,7 @@ def parse_size(text: int | str) -> int:
     return int(value)
 
 
-__all__ = ["ALLOCATORS", "CATEGORIES", "CPU_CHANNEL_BLOCK", "OPTIMIZERS", "STEP_COUNTER_BYTES",
-           "Allocator", "Category", "Event", "Lifetimes", "Param", "Simulation", "Snapshot",
-           "allocator", "by_category", "check_optimizer", "cpu_workspace", "optimizer_state",
-           "optimizer_step", "parse_size", "simulate"]
+__all__ = ["ALLOCATORS", "CATEGORIES", "CPU_CHANNEL_BLOCK", "DEFAULT_OPTIMIZER", "OPTIMIZERS",
+           "STEP_COUNTER_BYTES", "Allocator", "Category", "Event", "Lifetimes", "Param",
+           "Simulation", "Snapshot", "allocator", "by_category", "check_optimizer",
+           "cpu_workspace", "optimizer_state", "optimizer_step", "parse_size", "simulate"]

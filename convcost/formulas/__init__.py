@@ -55,6 +55,7 @@ from convcost.formulas.memory_access import (
     pointwise_madds,
 )
 from convcost.formulas.movement import (
+    UPSAMPLE_FLOPS_PER_OUTPUT,
     channel_shuffle,
     chunk,
     col2im,
@@ -97,6 +98,7 @@ __all__ = [
     "INDEX_ITEMSIZE",
     "ITEMSIZE",
     "RNN_GATES",
+    "UPSAMPLE_FLOPS_PER_OUTPUT",
     "ChannelPair",
     "ConvKind",
     "Cost",

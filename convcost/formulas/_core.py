@@ -119,21 +119,24 @@ def make_cost(
     itemsize: int = 4,
     extra_read_bytes: int = 0,
     extra_write_bytes: int = 0,
+    out_itemsize: int | None = None,
 ) -> OpCost:
     """Assemble an :class:`OpCost`: flops = 2 x madds + ``extra_flops``.
 
     ``write_elems`` defaults to the number of elements of ``out_shape``. Elements are
-    ``itemsize`` bytes; ``extra_read_bytes`` / ``extra_write_bytes`` add operands of another
-    dtype (int64 indices, bool masks).
+    ``itemsize`` bytes, those written ``out_itemsize`` bytes when it is given (a comparison's
+    bools, a conversion's new dtype); ``extra_read_bytes`` / ``extra_write_bytes`` add operands
+    of another dtype (int64 indices, bool masks).
     """
     out = tuple(int(d) for d in out_shape)
     written = numel(out) if write_elems is None else write_elems
+    out_isz = itemsize if out_itemsize is None else check_itemsize(out_itemsize)
     return OpCost(
         params=params,
         madds=madds,
         flops=2 * madds + extra_flops,
         mem_read_bytes=read_elems * itemsize + extra_read_bytes,
-        mem_write_bytes=written * itemsize + extra_write_bytes,
+        mem_write_bytes=written * out_isz + extra_write_bytes,
         out_shape=out,
     )
 

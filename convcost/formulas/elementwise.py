@@ -80,10 +80,8 @@ def unary(shape: Sequence[int], flops_per_element: int = 1, *, itemsize: int = 4
     """
     shp = check_shape(shape, "input shape")
     n = math.prod(shp)
-    isz = check_itemsize(itemsize)
-    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
-    return make_cost(shp, extra_flops=flops_per_element * n, read_elems=n, itemsize=isz,
-                     write_elems=0, extra_write_bytes=n * out_isz)
+    return make_cost(shp, extra_flops=flops_per_element * n, read_elems=n,
+                     itemsize=check_itemsize(itemsize), out_itemsize=out_itemsize)
 
 
 def binary(
@@ -109,15 +107,13 @@ def binary(
     n = math.prod(out)
     isz = check_itemsize(itemsize)
     b_isz = isz if b_itemsize is None else check_itemsize(b_itemsize)
-    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
     return make_cost(
         out,
         extra_flops=n,
         read_elems=math.prod(a),
-        write_elems=0,
         itemsize=isz,
         extra_read_bytes=math.prod(b) * b_isz,
-        extra_write_bytes=n * out_isz,
+        out_itemsize=out_itemsize,
     )
 
 

@@ -136,9 +136,8 @@ def nonzero(in_shape: Sequence[int], found: int, *, in_itemsize: int = 4,
     n = math.prod(shape)
     out = (found, len(shape))
     return make_cost(
-        out, extra_flops=n, read_elems=0, write_elems=0,
-        extra_read_bytes=n * check_itemsize(in_itemsize),
-        extra_write_bytes=math.prod(out) * check_itemsize(index_itemsize),
+        out, extra_flops=n, read_elems=0, extra_read_bytes=n * check_itemsize(in_itemsize),
+        out_itemsize=index_itemsize,
     )
 
 

@@ -26,7 +26,7 @@ not free). Rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from convcost.errors import InvalidArgumentError
 from convcost.formulas._core import (
@@ -40,7 +40,7 @@ from convcost.formulas._core import (
 )
 from convcost.formulas.conv import conv_output_size
 
-UPSAMPLE_FLOPS_PER_OUTPUT = {
+UPSAMPLE_FLOPS_PER_OUTPUT: dict[str, Callable[[int], int]] = {
     "nearest": lambda d: 0,
     "nearest-exact": lambda d: 0,
     "linear": lambda d: 2 ** (d + 1) - 1,
@@ -48,6 +48,8 @@ UPSAMPLE_FLOPS_PER_OUTPUT = {
     "trilinear": lambda d: 2 ** (d + 1) - 1,
     "bicubic": lambda d: 2 * 4**d - 1,
 }
+"""Flops per output element of ``F.interpolate`` by mode, as a function of the number of
+spatial dims ``d`` (the **upsample** rule above)."""
 
 
 GRID_SAMPLE_MODES = ("bilinear", "nearest", "bicubic")
@@ -164,11 +166,8 @@ def copy(in_shape: Sequence[int], *, itemsize: int = 4, out_itemsize: int | None
     (4000, 2000)
     """
     shape = check_shape(in_shape, "input shape")
-    isz = check_itemsize(itemsize)
-    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
-    n = math.prod(shape)
-    return make_cost(shape, read_elems=n, itemsize=isz, write_elems=0,
-                     extra_write_bytes=n * out_isz)
+    return make_cost(shape, read_elems=math.prod(shape), itemsize=check_itemsize(itemsize),
+                     out_itemsize=out_itemsize)
 
 
 def upsample(
@@ -323,5 +322,5 @@ def col2im(in_shape: Sequence[int], output_size: Sequence[int], kernel_size: int
                      itemsize=check_itemsize(itemsize))
 
 
-__all__ = ["channel_shuffle", "chunk", "col2im", "concat", "copy", "im2col", "pad", "repeat",
-           "split", "upsample"]
+__all__ = ["UPSAMPLE_FLOPS_PER_OUTPUT", "channel_shuffle", "chunk", "col2im", "concat", "copy",
+           "im2col", "pad", "repeat", "split", "upsample"]

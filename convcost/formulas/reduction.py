@@ -56,13 +56,6 @@ def _reduced(shape: Shape, dims: Sequence[int] | None, keepdim: bool) -> Shape:
     return tuple((1 if i in axes else d) for i, d in enumerate(shape) if keepdim or i not in axes)
 
 
-def _written(out: Shape, itemsize: int, out_itemsize: int | None) -> tuple[int, int]:
-    """(elements at ``itemsize``, extra bytes) written for ``out``."""
-    if out_itemsize is None:
-        return math.prod(out), 0
-    return 0, math.prod(out) * check_itemsize(out_itemsize)
-
-
 def reduction(
     shape: Sequence[int], dims: Sequence[int] | None = None, *, mean: bool = False,
     keepdim: bool = False, itemsize: int = 4, out_itemsize: int | None = None,
@@ -80,14 +73,12 @@ def reduction(
     shp = check_shape(shape, "input shape")
     out = _reduced(shp, dims, keepdim)
     n_in, n_out = math.prod(shp), math.prod(out)
-    elems, extra = _written(out, itemsize, out_itemsize)
     return make_cost(
         out,
         extra_flops=(n_in - n_out) + (n_out if mean else 0),
         read_elems=n_in,
-        write_elems=elems,
-        extra_write_bytes=extra,
         itemsize=check_itemsize(itemsize),
+        out_itemsize=out_itemsize,
     )
 
 
@@ -156,10 +147,9 @@ def scan(
     """
     shp = check_shape(shape, "input shape")
     length, lines = _line(shp, dim)
-    elems, extra = _written(shp, itemsize, out_itemsize)
     return make_cost(
-        shp, extra_flops=lines * (length - 1), read_elems=math.prod(shp), write_elems=elems,
-        extra_write_bytes=extra, itemsize=check_itemsize(itemsize),
+        shp, extra_flops=lines * (length - 1), read_elems=math.prod(shp),
+        itemsize=check_itemsize(itemsize), out_itemsize=out_itemsize,
     )
 
 

@@ -48,10 +48,8 @@ def fft(
     signal = math.prod(max(src[i], dst[i]) if i in axes else src[i] for i in range(rank))
     factor = COMPLEX_FFT_FLOPS / (2 if real else 1)
     flops = round(factor * signal * math.fsum(math.log2(n) for n in lengths if n > 1))
-    isz = check_itemsize(itemsize)
-    out_isz = isz if out_itemsize is None else check_itemsize(out_itemsize)
-    return make_cost(dst, extra_flops=flops, read_elems=math.prod(src), itemsize=isz,
-                     write_elems=0, extra_write_bytes=math.prod(dst) * out_isz)
+    return make_cost(dst, extra_flops=flops, read_elems=math.prod(src),
+                     itemsize=check_itemsize(itemsize), out_itemsize=out_itemsize)
 
 
 def window(length: int, *, itemsize: int = 4) -> OpCost:
