@@ -29,8 +29,9 @@ TARGET = 0.10
 
 
 def load() -> float:
+    """The 1-minute load average (nan where the platform has none)."""
     try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
+        return os.getloadavg()[0]
     except OSError:
         return float("nan")
 
@@ -47,12 +48,13 @@ def main() -> None:
     import torch
 
     from convcost.latency.calibrate import machine_name
+    from convcost.latency.heap import HEAPS
     from convcost.latency.roofline import Calibration
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+    parser.add_argument("--heap", choices=HEAPS, default="warm",
                         help="convcost calibrate --heap (convcost.latency.heap)")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args()

@@ -41,7 +41,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from convcost import Analysis
+    from convcost.latency.roofline import Calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -60,19 +64,22 @@ TOLERANCES = (0.10, 0.20)
 
 
 def load() -> float:
+    """The 1-minute load average (nan where the platform has none)."""
     try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
+        return os.getloadavg()[0]
     except OSError:
         return float("nan")
 
 
-def select(max_madds: float) -> list[dict[str, Any]]:
-    """The held-out models (module doc), each with its family, input and convcost counts."""
+def select(max_madds: float) -> tuple[list[dict[str, Any]], dict[str, Analysis]]:
+    """The held-out models (module doc), each with its family, input and convcost counts,
+    and each one's analysis by name (for :func:`predict`)."""
     from corpus.models import CORPUS
 
     import convcost
 
     chosen: list[dict[str, Any]] = []
+    analyses: dict[str, Analysis] = {}
     families: set[str] = set()
     for e in CORPUS:
         if e.source != "pytorchcv" or e.family in families or e.name in ZOO_TWINS:
@@ -83,10 +90,11 @@ def select(max_madds: float) -> list[dict[str, Any]]:
         if a.totals.madds > max_madds:
             continue
         families.add(e.family)
+        analyses[e.name] = a
         chosen.append({"model": e.name, "family": e.family, "input": list(x.shape),
                        "madds": a.totals.madds, "mem_bytes": a.totals.mem_bytes,
                        "params": a.totals.params})
-    return chosen
+    return chosen, analyses
 
 
 def measure(chosen: list[dict[str, Any]], threads: int, budget: float, rounds: int,
@@ -125,20 +133,14 @@ def measure(chosen: list[dict[str, Any]], threads: int, budget: float, rounds: i
         gc.collect()
 
 
-def predict(chosen: list[dict[str, Any]], cal_dict: dict[str, Any], s_per_madd: float
-            ) -> None:
-    """Add each predictor's milliseconds to every record (in place)."""
-    from corpus.models import by_name
+def predict(chosen: list[dict[str, Any]], analyses: dict[str, Analysis], cal: Calibration,
+            s_per_madd: float) -> None:
+    """Add each predictor's milliseconds to every record (in place), from :func:`select`'s
+    analyses."""
+    from convcost.latency.roofline import predict_latency
 
-    import convcost
-    from convcost.latency.roofline import Calibration, predict_latency
-
-    cal = Calibration.from_dict(cal_dict)
     for rec in chosen:
-        entry = by_name(rec["model"])
-        model = entry.build()
-        a = convcost.analyze(model, tuple(rec["input"]), name=rec["model"])
-        p = predict_latency(a, cal)
+        p = predict_latency(analyses[rec["model"]], cal)
         rec["predicted_ms"] = p.ms
         rec["roofline_ms"] = p.roofline_seconds * 1000.0
         rec["madds_ms"] = rec["madds"] * s_per_madd * 1000.0
@@ -283,13 +285,15 @@ def markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     import torch
 
+    from convcost.latency.heap import HEAPS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--budget", type=float, default=1.2, help="seconds per model")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--max-madds", type=float, default=4.5e9)
-    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+    parser.add_argument("--heap", choices=HEAPS, default="warm",
                         help="warm: freed memory kept mapped (convcost.latency.heap), as "
                         "convcost bench and calibrate do by default")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
@@ -314,13 +318,12 @@ def main() -> None:
             keep_memory_mapped()
         t0 = time.perf_counter()
         load_start = load()
-        chosen = select(args.max_madds)
+        chosen, analyses = select(args.max_madds)
         print(f"{len(chosen)} held-out models; load {load_start:.2f}", file=sys.stderr)
         cal = cal_mod.calibrate("cpu", args.threads, force=True)
-        s_per_madd = cal_mod.seconds_per_madd(
-            {k: v / 1000.0 for k, v in (cal.timings_ms or {}).items()})
+        s_per_madd = cal_mod.seconds_per_madd(cal)
         measure(chosen, args.threads, args.budget, args.rounds, args.group)
-        predict(chosen, cal.to_dict(), s_per_madd)
+        predict(chosen, analyses, cal, s_per_madd)
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": cal_mod.machine_name("cpu"),
                 "cpus": os.cpu_count(), "python": platform.python_version(),
                 "torch": torch.__version__, "pytorchcv": metadata.version("pytorchcv"),

@@ -39,8 +39,9 @@ TOLERANCE = 0.25
 
 
 def load() -> float:
+    """The 1-minute load average (nan where the platform has none)."""
     try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
+        return os.getloadavg()[0]
     except OSError:
         return float("nan")
 
@@ -208,13 +209,15 @@ def markdown(result: dict[str, Any], meta: dict[str, Any]) -> str:
 def main() -> None:
     import torch
 
+    from convcost.latency.heap import HEAPS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--budget", type=float, default=1.2, help="seconds per model")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--models", nargs="+", default=None)
-    parser.add_argument("--heap", choices=("warm", "system"), default="warm",
+    parser.add_argument("--heap", choices=HEAPS, default="warm",
                         help="warm: freed memory kept mapped (convcost.latency.heap), as "
                         "convcost bench and calibrate do by default")
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
@@ -248,8 +251,7 @@ def main() -> None:
                 "rounds": args.rounds, "group": args.group, "heap": args.heap,
                 "load_start": load_start,
                 "load_end": load(), "wall_s": time.perf_counter() - t0,
-                "s_per_madd": cal_mod.seconds_per_madd(
-                    {k: v / 1000.0 for k, v in (cal.timings_ms or {}).items()}),
+                "s_per_madd": cal_mod.seconds_per_madd(cal),
                 "calibration": cal.to_dict()}
         store.write_text(json.dumps({"meta": meta, "measured": measured}, indent=1) + "\n")
     result = evaluate(names, measured, meta["calibration"], meta["s_per_madd"])

@@ -41,8 +41,20 @@ def _is_size(value: Any) -> bool:
         isinstance(d, int) and not isinstance(d, bool) for d in value)
 
 
-def _make_inputs(input_size: Any, inputs: Any, device: str,
-                 dtype: torch.dtype) -> tuple[Any, ...]:
+INPUT_SEED = 0
+"""Seed of the private generator that draws random inputs (every run of a model: analysis,
+check, timing)."""
+
+
+def make_inputs(input_size: Any, inputs: Any, device: str,
+                dtype: torch.dtype) -> tuple[Any, ...]:
+    """The positional inputs of a run: ``inputs`` (example tensors, moved to ``device``,
+    floating ones cast to ``dtype``, never the caller's own tensor), or made from
+    ``input_size`` (one shape or a list of them; an :class:`~convcost.specs.InputShape` may
+    carry an integer dtype): random floats from a private generator seeded with
+    :data:`INPUT_SEED` (the
+    caller's RNG untouched), zeros for integer inputs (valid ids for any embedding), empty
+    tensors on ``meta``."""
     if inputs is not None:
         args = inputs if isinstance(inputs, tuple) else (inputs,)
 
@@ -67,7 +79,7 @@ def _make_inputs(input_size: Any, inputs: Any, device: str,
     for s in sizes:
         if any(d <= 0 for d in s):
             raise InvalidArgumentError(f"input sizes must be positive, got {tuple(s)}")
-    gen = torch.Generator().manual_seed(0)  # the user's global RNG stays untouched
+    gen = torch.Generator().manual_seed(INPUT_SEED)  # the user's global RNG stays untouched
 
     def make(s: Sequence[int]) -> torch.Tensor:
         # a shape may carry its own dtype (convcost.specs.InputShape: "128:int64")
@@ -136,8 +148,8 @@ def analyze(
     if inputs is None and input_size is None and not isinstance(model, nn.Module):
         input_size = resolved.input_sizes()[0]  # the model's own input at batch 1
     model, name = resolved.module, resolved.name
-    args = _make_inputs(input_size, inputs, device, dtype_)
-    kw = {k: _make_inputs(None, (v,), device, dtype_)[0] for k, v in (kwargs or {}).items()}
+    args = make_inputs(input_size, inputs, device, dtype_)
+    kw = {k: make_inputs(None, (v,), device, dtype_)[0] for k, v in (kwargs or {}).items()}
     # a memory capture runs with the garbage collector as a real run has it: a reference
     # cycle that holds tensors (made once, by torch's lazy set-up) is freed when it would be
     with gc_paused() if not memory else nullcontext():
@@ -160,4 +172,4 @@ def analyze(
     )
 
 
-__all__ = ["analyze"]
+__all__ = ["INPUT_SEED", "analyze", "make_inputs"]

@@ -153,6 +153,14 @@ _DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16
            "uint8", "bool")
 
 
+def check_budget(value: float, what: str = "--budget") -> float:
+    """A time budget: a finite number of seconds > 0 (``nan``, ``inf`` and 0 are refused with
+    :class:`~convcost.errors.InvalidArgumentError` naming ``what``)."""
+    if not (value > 0 and math.isfinite(value)):
+        raise InvalidArgumentError(f"{what} must be a finite number of seconds > 0, got {value}")
+    return value
+
+
 def parse_input(spec: str, default_channels: int = 3) -> InputShape:
     """One ``--input``: the shape of one sample (no batch) and, with a suffix, its dtype.
 
@@ -190,4 +198,5 @@ def parse_input(spec: str, default_channels: int = 3) -> InputShape:
     return InputShape(dims, dtype or None)
 
 
-__all__ = ["InputShape", "batched", "is_user_code", "load_user_model", "parse_input"]
+__all__ = ["InputShape", "batched", "check_budget", "is_user_code", "load_user_model",
+           "parse_input"]

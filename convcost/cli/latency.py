@@ -101,9 +101,9 @@ def calibrate(
     t.raw_columns = ["constant", "value", "unit"]
     if cal.noise:
         worst = max(cal.noise, key=lambda k: cal.noise[k] if cal.noise else 0.0)
-        t.notes.append(f"{len(cal.noise)} micro-benchmarks, median of their rounds; widest "
-                       f"spread between rounds: {cal.noise[worst]:.0%} ({worst}); sanity "
-                       f"checks passed at measurement {cal.attempts}")
+        t.notes.append(f"{len(cal.noise)} micro-benchmarks, the lowest of their rounds' robust "
+                       f"medians; widest spread between rounds: {cal.noise[worst]:.0%} "
+                       f"({worst}); sanity checks passed at measurement {cal.attempts}")
     t.notes.append(f"cached in {cal_mod.cache_path(cal.device, cal.threads, cal.heap)}")
     emit(t, {**cal.to_dict(), "cache": str(cal_mod.cache_path(cal.device, cal.threads, cal.heap))},
          fmt, out)

@@ -53,6 +53,7 @@ On CUDA the same networks run on the GPU, timed by CUDA events, and the cache is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -79,9 +80,10 @@ from convcost.latency.roofline import (
     WORK,
     Calibration,
     OpCost,
+    alignment_factor_of,
     alignment_of,
 )
-from convcost.latency.stats import median, split_outliers
+from convcost.latency.stats import median, robust_median
 
 LOOP = 50
 """Ops (or module calls, or view ops) per forward pass of the fixed-cost networks."""
@@ -102,13 +104,12 @@ class CalibrationError(ConvcostError):
 @dataclass(frozen=True)
 class MicroBenchmark:
     """One calibration network: its role (module doc), a module factory, its input shape
-    (batch first), and how many ops (or calls) one forward pass runs."""
+    (batch first), and for an unaligned conv its aligned twin."""
 
     name: str
     role: str
     build: Callable[[], nn.Module]
     input_size: tuple[int, ...]
-    repeat: int = 1
     pair: str | None = None  # an unaligned conv: its aligned twin's name (channel blocks)
 
 
@@ -160,49 +161,38 @@ class _Mean(nn.Module):
 
 
 class _Loop(nn.Module):
-    """``inner``'s forward ``n`` times on the input: one module call, ``n`` ops."""
+    """``inner``'s forward :data:`LOOP` times on the input: one module call, ``LOOP`` ops."""
 
-    def __init__(self, inner: nn.Module, n: int = LOOP) -> None:
+    def __init__(self, inner: nn.Module) -> None:
         super().__init__()
         self.inner = inner
-        self.n = n
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         step = self.inner.forward  # no module call per op
         y = x
-        for _ in range(self.n):
+        for _ in range(LOOP):
             y = step(x)
         return y
 
 
 class _MemoryMix(nn.Module):
-    """``n`` plain memory ops in turn: ReLU, add, cat, multiply (their average fixed cost)."""
-
-    def __init__(self, n: int = LOOP) -> None:
-        super().__init__()
-        self.n = n
+    """:data:`LOOP` plain memory ops in turn: ReLU, add, cat, multiply (their average fixed
+    cost)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x
-        for i in range(self.n):
+        for i in range(LOOP):
             k = i % 4
             y = (torch.relu(x) if k == 0 else x + x if k == 1
                  else torch.cat([x, x], 1) if k == 2 else x * x)
         return y
 
 
-class _Views(nn.Module):
-    """``n`` view ops (metadata only)."""
-
-    def __init__(self, n: int = LOOP) -> None:
-        super().__init__()
-        self.n = n
+class _View(nn.Module):
+    """One view op (metadata only)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x
-        for _ in range(self.n):
-            y = x.view(-1)
-        return y
+        return x.view(-1)
 
 
 class _InvertedResidual(nn.Module):
@@ -275,14 +265,9 @@ def _dw(c: int, k: int, size: int, stride: int = 1) -> MicroBenchmark:
     return _conv(c, c, k, size, stride, groups=c)
 
 
-def _layer(name: str, role: str, build: Callable[[], nn.Module],
-           shape: tuple[int, ...]) -> MicroBenchmark:
-    return MicroBenchmark(name, role, build, shape)
-
-
 def _tiny(role: str, build: Callable[[], nn.Module], shape: tuple[int, ...] = (1, 8, 4, 4)
           ) -> MicroBenchmark:
-    return MicroBenchmark(f"{role} x{LOOP}", role, lambda: _Loop(build()), shape, LOOP)
+    return MicroBenchmark(f"{role} x{LOOP}", role, lambda: _Loop(build()), shape)
 
 
 MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
@@ -312,49 +297,54 @@ MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
     *_twins("dense", 3, ((24, 32, 28), (20, 16, 28))),
     *_twins("grouped", 3, ((8, 16, 28),)),
     # products with a weight operand: classifiers at batch 1, a token matrix
-    _layer("linear 1280->1000", "gemm", lambda: nn.Linear(1280, 1000), (1, 1280)),
-    _layer("linear 2048->1000", "gemm", lambda: nn.Linear(2048, 1000), (1, 2048)),
-    _layer("linear 512->512 x196", "gemm", lambda: nn.Linear(512, 512), (1, 196, 512)),
+    MicroBenchmark("linear 1280->1000", "gemm", lambda: nn.Linear(1280, 1000), (1, 1280)),
+    MicroBenchmark("linear 2048->1000", "gemm", lambda: nn.Linear(2048, 1000), (1, 2048)),
+    MicroBenchmark("linear 512->512 x196", "gemm", lambda: nn.Linear(512, 512), (1, 196, 512)),
     # pooling with a window
-    _layer("max-pool 3x3/2 @112", "max_pool", lambda: nn.MaxPool2d(3, 2, 1), (1, 64, 112, 112)),
-    _layer("max-pool 3x3/1 @28", "max_pool", lambda: nn.MaxPool2d(3, 1, 1), (1, 192, 28, 28)),
-    _layer("max-pool 2x2/2 @56", "max_pool", lambda: nn.MaxPool2d(2), (1, 128, 56, 56)),
-    _layer("max-pool 3x3/2 @28", "max_pool", lambda: nn.MaxPool2d(3, 2, ceil_mode=True),
-           (1, 256, 27, 27)),
-    _layer("avg-pool 2x2/2 @56", "avg_pool", lambda: nn.AvgPool2d(2), (1, 128, 56, 56)),
-    _layer("avg-pool 3x3/1 @14", "avg_pool", lambda: nn.AvgPool2d(3, 1, 1), (1, 512, 14, 14)),
-    _layer("avg-pool 2x2/2 @28", "avg_pool", lambda: nn.AvgPool2d(2), (1, 256, 28, 28)),
+    MicroBenchmark("max-pool 3x3/2 @112", "max_pool", lambda: nn.MaxPool2d(3, 2, 1),
+                   (1, 64, 112, 112)),
+    MicroBenchmark("max-pool 3x3/1 @28", "max_pool", lambda: nn.MaxPool2d(3, 1, 1),
+                   (1, 192, 28, 28)),
+    MicroBenchmark("max-pool 2x2/2 @56", "max_pool", lambda: nn.MaxPool2d(2), (1, 128, 56, 56)),
+    MicroBenchmark("max-pool 3x3/2 @28", "max_pool",
+                   lambda: nn.MaxPool2d(3, 2, ceil_mode=True), (1, 256, 27, 27)),
+    MicroBenchmark("avg-pool 2x2/2 @56", "avg_pool", lambda: nn.AvgPool2d(2), (1, 128, 56, 56)),
+    MicroBenchmark("avg-pool 3x3/1 @14", "avg_pool", lambda: nn.AvgPool2d(3, 1, 1),
+                   (1, 512, 14, 14)),
+    MicroBenchmark("avg-pool 2x2/2 @28", "avg_pool", lambda: nn.AvgPool2d(2), (1, 256, 28, 28)),
     # reductions: global average pooling as mean and as an adaptive pool, an SE squeeze
-    _layer("mean @7", "reduce", _Mean, (1, 1280, 7, 7)),
-    _layer("adaptive-avg-pool @7", "reduce", lambda: nn.AdaptiveAvgPool2d(1), (1, 2048, 7, 7)),
-    _layer("mean @14", "reduce", _Mean, (1, 480, 14, 14)),
-    _layer("mean @56", "reduce", _Mean, (1, 96, 56, 56)),
+    MicroBenchmark("mean @7", "reduce", _Mean, (1, 1280, 7, 7)),
+    MicroBenchmark("adaptive-avg-pool @7", "reduce", lambda: nn.AdaptiveAvgPool2d(1),
+                   (1, 2048, 7, 7)),
+    MicroBenchmark("mean @14", "reduce", _Mean, (1, 480, 14, 14)),
+    MicroBenchmark("mean @56", "reduce", _Mean, (1, 96, 56, 56)),
     # activations with an exp
-    _layer("silu @56", "transcendental", nn.SiLU, (1, 96, 56, 56)),
-    _layer("silu @28", "transcendental", nn.SiLU, (1, 240, 28, 28)),
-    _layer("sigmoid @14", "transcendental", nn.Sigmoid, (1, 480, 14, 14)),
-    _layer("silu @7", "transcendental", nn.SiLU, (1, 1280, 7, 7)),
+    MicroBenchmark("silu @56", "transcendental", nn.SiLU, (1, 96, 56, 56)),
+    MicroBenchmark("silu @28", "transcendental", nn.SiLU, (1, 240, 28, 28)),
+    MicroBenchmark("sigmoid @14", "transcendental", nn.Sigmoid, (1, 480, 14, 14)),
+    MicroBenchmark("silu @7", "transcendental", nn.SiLU, (1, 1280, 7, 7)),
     # normalisation
-    _layer("batch-norm @112", "norm", lambda: nn.BatchNorm2d(64), (1, 64, 112, 112)),
-    _layer("batch-norm @56", "norm", lambda: nn.BatchNorm2d(128), (1, 128, 56, 56)),
-    _layer("batch-norm @28", "norm", lambda: nn.BatchNorm2d(256), (1, 256, 28, 28)),
-    _layer("batch-norm @14", "norm", lambda: nn.BatchNorm2d(512), (1, 512, 14, 14)),
-    _layer("batch-norm @7", "norm", lambda: nn.BatchNorm2d(1024), (1, 1024, 7, 7)),
+    MicroBenchmark("batch-norm @112", "norm", lambda: nn.BatchNorm2d(64), (1, 64, 112, 112)),
+    MicroBenchmark("batch-norm @56", "norm", lambda: nn.BatchNorm2d(128), (1, 128, 56, 56)),
+    MicroBenchmark("batch-norm @28", "norm", lambda: nn.BatchNorm2d(256), (1, 256, 28, 28)),
+    MicroBenchmark("batch-norm @14", "norm", lambda: nn.BatchNorm2d(512), (1, 512, 14, 14)),
+    MicroBenchmark("batch-norm @7", "norm", lambda: nn.BatchNorm2d(1024), (1, 1024, 7, 7)),
     # plain memory ops
-    _layer("relu @112", "memory", nn.ReLU, (1, 64, 112, 112)),
-    _layer("x + y @56", "memory", lambda: _Add((1, 128, 56, 56)), (1, 128, 56, 56)),
-    _layer("relu6 @56", "memory", nn.ReLU6, (1, 144, 56, 56)),
-    _layer("cat @28", "memory", lambda: _Cat((1, 128, 28, 28)), (1, 128, 28, 28)),
-    _layer("x * gate @14", "memory", lambda: _Scale(480), (1, 480, 14, 14)),
-    _layer("hardswish @28", "memory", nn.Hardswish, (1, 240, 28, 28)),
-    _layer("x + y @14", "memory", lambda: _Add((1, 256, 14, 14)), (1, 256, 14, 14)),
+    MicroBenchmark("relu @112", "memory", nn.ReLU, (1, 64, 112, 112)),
+    MicroBenchmark("x + y @56", "memory", lambda: _Add((1, 128, 56, 56)), (1, 128, 56, 56)),
+    MicroBenchmark("relu6 @56", "memory", nn.ReLU6, (1, 144, 56, 56)),
+    MicroBenchmark("cat @28", "memory", lambda: _Cat((1, 128, 28, 28)), (1, 128, 28, 28)),
+    MicroBenchmark("x * gate @14", "memory", lambda: _Scale(480), (1, 480, 14, 14)),
+    MicroBenchmark("hardswish @28", "memory", nn.Hardswish, (1, 240, 28, 28)),
+    MicroBenchmark("x + y @14", "memory", lambda: _Add((1, 256, 14, 14)), (1, 256, 14, 14)),
     # a small model: each op reads the previous op's fresh output, as in any model
     MicroBenchmark("mini-model: 4 inverted residuals 32x4 @28", "context", _mini_model,
                    (1, 32, 28, 28)),
     _stage(16, 112, 1), _stage(24, 56), _stage(32, 28), _stage(64, 14), _stage(96, 14),
     _stage(160, 7),
     # streaming: 64 MiB of weights read once
-    _layer("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False), (1, 4096)),
+    MicroBenchmark("linear 4096->4096", "stream", lambda: nn.Linear(4096, 4096, bias=False),
+                   (1, 4096)),
     # fixed costs: LOOP ops of each class on a 4×4 map, one module call
     _tiny("overhead:dense", lambda: nn.Conv2d(8, 8, 3, padding=1, bias=False)),
     # 4 channels a group, as ResNeXt's first stage: the grouped kernels' own path
@@ -368,12 +358,10 @@ MICRO_BENCHMARKS: tuple[MicroBenchmark, ...] = (
     _tiny("overhead:reduce", _Mean),
     _tiny("overhead:transcendental", nn.SiLU),
     _tiny("overhead:norm", lambda: nn.BatchNorm2d(8)),
-    MicroBenchmark(f"overhead:memory x{LOOP}", "overhead:memory", _MemoryMix, (1, 8, 4, 4),
-                   LOOP),
+    MicroBenchmark(f"overhead:memory x{LOOP}", "overhead:memory", _MemoryMix, (1, 8, 4, 4)),
     MicroBenchmark(f"module call x{LOOP + 1}", "module",
-                   lambda: nn.Sequential(*(nn.Identity() for _ in range(LOOP))), (1, 8, 4, 4),
-                   LOOP + 1),
-    MicroBenchmark(f"view x{LOOP}", "free", _Views, (1, 8, 4, 4), LOOP),
+                   lambda: nn.Sequential(*(nn.Identity() for _ in range(LOOP))), (1, 8, 4, 4)),
+    MicroBenchmark(f"view x{LOOP}", "free", lambda: _Loop(_View()), (1, 8, 4, 4)),
 )
 ROLES = (*OP_CLASSES, *(f"overhead:{k}" for k in OP_CLASSES), "module", "free", "stream",
          "context")
@@ -412,8 +400,14 @@ def counts_of(bench: MicroBenchmark) -> Counts:
 
 
 def all_counts() -> dict[str, Counts]:
-    """:func:`counts_of` every network, by name."""
-    return {b.name: counts_of(b) for b in MICRO_BENCHMARKS}
+    """:func:`counts_of` every network, by name (analysed once per process: the networks
+    are constants; each call returns a dict of its own)."""
+    return dict(_all_counts())
+
+
+@functools.cache
+def _all_counts() -> tuple[tuple[str, Counts], ...]:
+    return tuple((b.name, counts_of(b)) for b in MICRO_BENCHMARKS)
 
 
 # --- this machine -----------------------------------------------------------------------------
@@ -569,8 +563,7 @@ def real_sampler(device: str = "cpu", threads: int | None = None, budget_s: floa
 
     def sample(bench: MicroBenchmark, r: int) -> Sequence[float]:
         torch.manual_seed(r)
-        module = bench.build().to(dev)
-        m = measure_model(module, bench.input_size, device=str(dev), threads=threads,
+        m = measure_model(bench.build(), bench.input_size, device=str(dev), threads=threads,
                           warmup=3, min_runs=5, max_runs=2000, budget_s=budget_s)
         return [t / 1000.0 for t in m.times_ms]
 
@@ -601,7 +594,7 @@ def run_micro_benchmarks(
                     progress(f"calibrating: {bench.name} (round {r + 1}/{rounds})",
                              r * len(benches) + k, rounds * len(benches))
                 times = list(sample(bench, r))
-                medians[bench.name].append(median(split_outliers(times)[0]))
+                medians[bench.name].append(robust_median(times))
     return {name: NetworkTime(min(ms), tuple(ms)) for name, ms in medians.items()}
 
 
@@ -678,8 +671,7 @@ def calibration_from_timings(
     factors: dict[str, float] = {}
 
     def factor(k: str, b: MicroBenchmark) -> float:
-        how = aligned(b)
-        return 1.0 if how == "aligned" else factors.get(f"{k}:{how}", 1.0)
+        return alignment_factor_of(k, aligned(b), factors)
 
     # the classes whose own bytes are fitted first: the others borrow the memory ops' rate
     order = sorted(OP_CLASSES, key=lambda k: k in SHARED_BYTES)
@@ -694,7 +686,7 @@ def calibration_from_timings(
             # every network of the class, an unaligned conv's terms by its alignment's factor
             nets = roles[k]
             targets = [seconds[b.name] for b in nets]
-            slower = [factor(k, b) if k in CONV_CLASSES else 1.0 for b in nets]
+            slower = [factor(k, b) for b in nets]
             byte_col = [float(cnt[b.name].nbytes) * f for b, f in zip(nets, slower, strict=True)]
             work_col = [float(cnt[b.name].work) * f for b, f in zip(nets, slower, strict=True)]
             if k in SHARED_BYTES:  # bytes at the memory ops' rate, the work term fitted
@@ -786,11 +778,16 @@ def _predicted_alone(bench: MicroBenchmark, cal: Calibration) -> float:
                            replace(cal, context_s=0.0, context_s_per_byte=0.0)).seconds
 
 
-def seconds_per_madd(seconds: Mapping[str, float], counts: Mapping[str, Counts] | None = None
-                     ) -> float:
+def seconds_per_madd(seconds: Mapping[str, float] | Calibration,
+                     counts: Mapping[str, Counts] | None = None) -> float:
     """The multiply-adds baseline's one constant, measured on the calibration suite: the
     total time of the networks that do multiply-adds (convs and products) over their total
-    multiply-adds."""
+    multiply-adds. ``seconds``: the networks' times by name, or a calibration (its
+    ``timings_ms``)."""
+    if isinstance(seconds, Calibration):
+        if not seconds.timings_ms:
+            raise InvalidArgumentError("the calibration holds no micro-benchmark timings")
+        seconds = {k: v / 1000.0 for k, v in seconds.timings_ms.items()}
     cnt = counts if counts is not None else all_counts()
     nets = [b for b in MICRO_BENCHMARKS if WORK.get(b.role) == "multiply-adds"]
     return math.fsum(seconds[b.name] for b in nets) / sum(cnt[b.name].work for b in nets)

@@ -2,7 +2,7 @@
 
 Measured on this project's machines (glibc, torch 2.13 CPU): a depthwise 3×3 convolution on
 a 32×112×112 map took 1.9 ms with 1,144 minor page faults per call and 0.17 ms with none.
-Its output and oneDNN's blocked-layout copies of input and output (about 4.6 MB) are
+Its output and oneDNN's blocked-layout copies of input and output (about 4.6 MiB) are
 allocated afresh on every call; glibc serves blocks above its mmap threshold with ``mmap``
 and gives freed memory at the top of the heap back to the system beyond its trim threshold,
 so the next call touches fresh pages, each a fault (about 1.5 µs). Whether that happens

@@ -31,12 +31,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from convcost.api import INPUT_SEED, make_inputs
 from convcost.errors import InvalidArgumentError
 from convcost.latency.heap import heap_state, page_faults
-from convcost.latency.stats import Difference, difference, quantile, robust_stats
-
-INPUT_SEED = 0
-"""Seed of the private generator that draws the random input of :func:`measure_model`."""
+from convcost.latency.stats import MAD_SCALE, Difference, difference, quantile, robust_stats
 
 Timer = Callable[[Callable[[], object]], float]
 """``timer(fn) -> seconds``: call ``fn`` once and return how long it took."""
@@ -80,8 +78,9 @@ class Measurement:
 
     @property
     def noise(self) -> float:
-        """Robust coefficient of variation of the kept runs: ``1.4826 · MAD / median``."""
-        return 1.4826 * self.mad_ms / self.median_ms if self.median_ms > 0 else 0.0
+        """Robust coefficient of variation of the kept runs: ``MAD_SCALE · MAD / median``
+        (:data:`~convcost.latency.stats.MAD_SCALE` = 1.4826)."""
+        return MAD_SCALE * self.mad_ms / self.median_ms if self.median_ms > 0 else 0.0
 
     def to_dict(self, times: bool = True) -> dict[str, object]:
         """Plain JSON-ready dict: every field (``times=False``: all but the raw
@@ -119,7 +118,6 @@ def summarize(
     same times grouped by interleaved round (widening the interval, see
     :mod:`~convcost.latency.stats`); ``page_faults`` per timed run."""
     s = robust_stats(times_ms, rounds)
-    round_medians = tuple(robust_stats(r).median for r in rounds if r)
     return Measurement(
         median_ms=s.median,
         q1_ms=s.q1,
@@ -136,8 +134,8 @@ def summarize(
         ci_low_ms=s.low,
         ci_high_ms=s.high,
         outliers=s.outliers,
-        rounds=max(1, len(round_medians)),
-        round_medians_ms=round_medians,
+        rounds=max(1, len(s.round_medians)),
+        round_medians_ms=s.round_medians,
         page_faults=page_faults,
         heap=heap_state(),
     )
@@ -417,10 +415,9 @@ def measure_models(
     ``max_runs``, ``budget_s``, each per model). One Measurement per job, in order.
 
     Every model gets a random input from a private generator seeded with
-    :data:`INPUT_SEED` and runs in eval mode under ``torch.inference_mode``; a model already
-    on ``device`` at ``dtype`` runs as is (every ``training`` flag restored afterwards), any
-    other as a copy, so the caller's module is never changed. Each model is called once,
-    untimed, before anything is timed: one that cannot run on ``device`` raises
+    :data:`INPUT_SEED` and runs in eval mode under ``torch.inference_mode``, always as a copy
+    on ``device`` at ``dtype``, so the caller's module is never changed. Each model is called
+    once, untimed, before anything is timed: one that cannot run on ``device`` raises
     :class:`ModelRunError` (bad input). On CUDA the runs are timed with CUDA events.
     """
     dev = check_device(device)
@@ -473,13 +470,14 @@ def measure_model(
 @contextmanager
 def prepared(model: nn.Module, input_size: tuple[int, ...], device: str,
              dtype: torch.dtype) -> Iterator[tuple[nn.Module, torch.Tensor, torch.device]]:
-    """(module to run, input, device) for timing ``model``: a random input from a private
-    generator seeded with :data:`INPUT_SEED`; a copy of the user's module, in eval mode."""
+    """(module to run, input, device) for timing ``model``: the input of every other run
+    (:func:`convcost.api.make_inputs`: random floats from a private generator seeded with
+    :data:`INPUT_SEED`, zeros for an integer :class:`~convcost.specs.InputShape` such as
+    ``128:int64``); a copy of the user's module, in eval mode."""
     if not input_size or any(int(s) < 1 for s in input_size):
         raise InvalidArgumentError(f"input size {tuple(input_size)} must be positive ints")
     dev = check_device(device)
-    gen = torch.Generator().manual_seed(INPUT_SEED)
-    x = torch.randn(tuple(int(s) for s in input_size), generator=gen, dtype=dtype).to(dev)
+    (x,) = make_inputs(input_size, None, str(dev), dtype)
     run_model = _runnable(model, dev, dtype)
     with torch.random.fork_rng(devices=[]):  # a forward drawing random numbers leaves the
         run_model.eval()  # caller's RNG where it was (this is the copy's eval)

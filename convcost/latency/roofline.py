@@ -121,7 +121,7 @@ class Calibration:
     machine: str
     torch_version: str
     created: str = ""
-    timings_ms: dict[str, float] | None = None  # median ms of each micro-benchmark, by name
+    timings_ms: dict[str, float] | None = None  # lowest round median, ms, by micro-benchmark
     noise: dict[str, float] | None = None  # spread of each micro-benchmark over its rounds
     attempts: int = 1  # measurements it took to pass the sanity checks
     context_s: float = 0.0  # each op's cost inside a model beyond its cost alone
@@ -129,7 +129,6 @@ class Calibration:
     heap: str = "system"  # the heap it was measured with (convcost.latency.heap)
     channel_block: int = 1  # the convolutions' channel block (1: no blocked layout)
     alignment: dict[str, float] = field(default_factory=dict)  # "<class>:<alignment>" factor
-    extra: dict[str, float] = field(default_factory=dict)  # reported, not used (e.g. bounds)
 
     # the rates people (and the report's roofline plot) read
     def rate(self, op_class: str) -> float:
@@ -298,13 +297,18 @@ def channel_alignment(row: Row, block: int) -> str:
     return alignment_of(conv_channels(row), block)
 
 
+def alignment_factor_of(kind: str, how: str, factors: Mapping[str, float]) -> float:
+    """The factor of class ``kind`` at alignment ``how`` in ``factors`` (by
+    ``"<class>:<alignment>"``): 1 when aligned or not in ``factors``."""
+    return 1.0 if how == "aligned" else factors.get(f"{kind}:{how}", 1.0)
+
+
 def alignment_factor(row: Row, kind: str, cal: Calibration) -> float:
     """The factor on the op's arithmetic and memory terms for its channel alignment (1 when
     aligned or not calibrated)."""
     if kind not in CONV_CLASSES or not cal.alignment:
         return 1.0
-    how = channel_alignment(row, cal.channel_block)
-    return 1.0 if how == "aligned" else cal.alignment.get(f"{kind}:{how}", 1.0)
+    return alignment_factor_of(kind, channel_alignment(row, cal.channel_block), cal.alignment)
 
 
 def work(row: Row, op_class_: str | None = None) -> int:
@@ -469,6 +473,7 @@ __all__ = [
     "OpCost",
     "OpEstimate",
     "alignment_factor",
+    "alignment_factor_of",
     "alignment_of",
     "channel_alignment",
     "conv_channels",

@@ -86,6 +86,15 @@ def split_outliers(values: Sequence[float], z: float = OUTLIER_Z
     return kept, [v for v in values if abs(v - m) > z * scale]
 
 
+def robust_median(values: Sequence[float]) -> float:
+    """The median of ``values`` after the outlier screen (:func:`split_outliers`).
+
+    >>> robust_median([1.0, 2.0, 3.0, 4.0, 100.0])  # 100 is set aside: median of 1..4
+    2.5
+    """
+    return median(split_outliers(values)[0])
+
+
 def median_interval_ranks(n: int, confidence: float = CONFIDENCE) -> tuple[int, float]:
     """(``j``, coverage): the interval for the median of ``n`` values is the ``j``-th smallest
     to the ``j``-th largest (1-based), with the largest ``j`` whose exact coverage
@@ -124,6 +133,7 @@ class RobustStats:
     kept: int
     outliers: int
     coverage: float  # of [low, high] before any widening by rounds
+    round_medians: tuple[float, ...] = ()  # each non-empty round's robust median
 
     @property
     def iqr(self) -> float:
@@ -144,12 +154,13 @@ def robust_stats(values: Sequence[float], rounds: Sequence[Sequence[float]] = ()
     ordered = sorted(kept)
     j, coverage = median_interval_ranks(len(ordered), confidence)
     low, high = ordered[j - 1], ordered[len(ordered) - j]
-    round_medians = [median(split_outliers(r)[0]) for r in rounds if r]
+    round_medians = tuple(robust_median(r) for r in rounds if r)
     if len(round_medians) > 1:
         low, high = min(low, *round_medians), max(high, *round_medians)
     return RobustStats(median=median(ordered), q1=quantile(ordered, 0.25),
                        q3=quantile(ordered, 0.75), mad=mad(ordered), low=low, high=high,
-                       kept=len(ordered), outliers=len(out), coverage=coverage)
+                       kept=len(ordered), outliers=len(out), coverage=coverage,
+                       round_medians=round_medians)
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,7 @@ __all__ = [
     "median",
     "median_interval_ranks",
     "quantile",
+    "robust_median",
     "robust_stats",
     "split_outliers",
 ]

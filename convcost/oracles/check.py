@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils import _pytree as pytree
 
-from convcost.api import _make_inputs
+from convcost.api import make_inputs
 from convcost.errors import ConvcostError, InvalidArgumentError
 from convcost.oracles import torchinfo_totals
 from convcost.oracles.context import Context
@@ -315,14 +315,14 @@ def _resolve(model: nn.Module | str | Resolved, input_size: Any, inputs: Any,
     if inputs is not None:
         args = inputs if isinstance(inputs, tuple) else (inputs,)
     elif input_size is not None:
-        args = _make_inputs(input_size, None, "cpu", torch.float32)
+        args = make_inputs(input_size, None, "cpu", torch.float32)
     elif kwargs:
         args = ()
     else:
         if resolved.default_input is None:
             raise InvalidArgumentError("give the input size, e.g. crosscheck(model, "
                                        "(1, 3, 224, 224)), or example inputs=")
-        args = _make_inputs(resolved.input_sizes()[0], None, "cpu", torch.float32)
+        args = make_inputs(resolved.input_sizes()[0], None, "cpu", torch.float32)
     return resolved.module, args, dict(kwargs or {}), resolved.name
 
 

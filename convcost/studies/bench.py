@@ -3,7 +3,6 @@ and per-layer times on request; which differences the measurement can tell apart
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ from torch import nn
 
 from convcost.errors import InvalidArgumentError
 from convcost.resolve import Resolved, check_batch, resolve
-from convcost.specs import InputShape, batched
+from convcost.specs import InputShape, batched, check_budget
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called as each timed run of ``label`` ends, as each
@@ -20,14 +19,6 @@ calibration micro-benchmark starts, and before each model is profiled or predict
 
 PROGRESS_STEPS = 1000
 """The timing's progress is reported in thousandths of the whole measurement."""
-
-
-def check_budget(budget_s: float) -> float:
-    """A time budget: a finite number of seconds > 0."""
-    if not (budget_s > 0 and math.isfinite(budget_s)):
-        raise InvalidArgumentError(f"--budget must be a finite number of seconds > 0, got "
-                                   f"{budget_s}")
-    return budget_s
 
 
 def bench(
