@@ -8,7 +8,6 @@ and ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
@@ -85,7 +84,6 @@ class _Group(TyperGroup):
 app = typer.Typer(
     cls=_Group,
     help="What a convolutional network really costs: params, multiply-adds, memory access.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -158,24 +156,21 @@ def emit(table: Any, payload: Any, fmt: Format, out: Path | None) -> None:
     else:
         from rich.console import Console
 
-        if out is None and sys.stdout.isatty():
-            # a terminal: fit its width (tables.fit: every column, the table turned, the
-            # lowest-priority columns left out and named, or one block per row)
-            console = Console()
-            for i, t in enumerate(several):
-                if i:
-                    console.print()
-                tables.print_rich(t, console)
-            return
-        # a file or a pipe has no width to respect: the tables' natural width, every column,
-        # no cell cut; trailing blanks stripped
+        # a terminal: fit its width (tables.fit: every column, the table turned, the
+        # lowest-priority columns left out and named, or one block per row); a file or a pipe
+        # has no width to respect: the tables' natural width, every column, no cell cut
+        terminal = out is None and sys.stdout.isatty()
         with open(os.devnull, "w") as sink:
-            console = Console(record=True, width=_NATURAL_WIDTH, file=sink)
+            console = (Console() if terminal
+                       else Console(record=True, width=_NATURAL_WIDTH, file=sink))
             for i, t in enumerate(several):
                 if i:
                     console.print()
                 tables.print_rich(t, console)
+            if terminal:
+                return
             text = console.export_text()
+        # trailing blanks stripped
         write_text("".join(line.rstrip() + "\n" for line in text.splitlines()), out)
 
 
@@ -190,12 +185,11 @@ def warn_in_csv(fmt: Format, notes: Iterable[str | None]) -> None:
                   "json lists them)", file=sys.stderr)
 
 
-def check_image_path(path: Path) -> Path:
+def check_image_path(path: Path, what: str = "--out") -> Path:
     """A PNG or SVG path in an existing folder, else a one-line error (before any work)."""
     if path.suffix.lower() not in (".png", ".svg"):
-        raise ConvcostError(f"{path}: give a .png or .svg file name")
-    checked_out(path)
-    return path
+        raise ConvcostError(f"{what} {path}: give a .png or .svg file name")
+    return check_writable(path, what)
 
 
 def save_atomic(fig: Any, path: Path) -> None:
@@ -258,10 +252,11 @@ def checked_timing_device(device: str) -> str:
 
 
 def positive_seconds(value: float) -> float:
-    """A time budget: a finite number of seconds > 0 (``nan``, ``inf`` and 0 are refused)."""
-    if not (value > 0 and math.isfinite(value)):
-        raise ConvcostError(f"--budget must be a finite number of seconds > 0, got {value}")
-    return value
+    """``--budget``: :func:`convcost.specs.check_budget` (a finite number of seconds > 0),
+    checked while the options are parsed, before any work."""
+    from convcost.specs import check_budget
+
+    return check_budget(value)
 
 
 DeviceOpt = Annotated[str, typer.Option(
@@ -279,8 +274,10 @@ ThreadsOpt = Annotated[int | None, typer.Option(
 
 def checked_heap(heap: str) -> str:
     """``--heap``: ``warm`` or ``system`` (:mod:`convcost.latency.heap`)."""
+    from convcost.latency.heap import HEAPS
+
     name = heap.strip().lower()
-    if name not in ("warm", "system"):
+    if name not in HEAPS:
         raise ConvcostError(f"--heap must be warm or system, got {heap!r}")
     return name
 
@@ -298,6 +295,27 @@ def use_heap(heap: str) -> None:
         from convcost.latency.heap import keep_memory_mapped
 
         keep_memory_mapped()
+
+
+TrainOpt = Annotated[bool, typer.Option(
+    "--train", help="Also a training step: forward in training mode, the sum of the outputs' "
+    "backward(), optimizer.step(), in steady state (the optimizer's state already made).")]
+OptimizerOpt = Annotated[str | None, typer.Option(
+    "--optimizer", help="sgd, momentum, adam or adamw (implies --train; default adam).")]
+def training_optimizer(train: bool, optimizer: str | None) -> str | None:
+    """The optimizer of the training step asked for, or None for inference alone:
+    ``--optimizer`` implies ``--train``, ``--train`` alone means the default optimizer.
+    Checked before any model is built."""
+    from convcost.engine.memory import DEFAULT_OPTIMIZER, check_optimizer
+
+    if optimizer is not None:
+        return check_optimizer(optimizer)
+    return DEFAULT_OPTIMIZER if train else None
+
+
+AllocatorOpt = Annotated[str, typer.Option(
+    "--allocator", help="cpu (64-byte blocks and the CPU convolution's workspace), cuda "
+    "(512-byte rounding of the caching allocator) or exact (bytes as requested).")]
 
 
 def parse_batches(text: str | None) -> list[int] | None:

@@ -65,8 +65,6 @@ def guidelines(
     """ShuffleNetV2's guidelines G1-G4 on a model, or (--reproduce) its Tables 1-4 timed here."""
     from convcost.errors import InvalidArgumentError
 
-    if top < 1:
-        raise InvalidArgumentError(f"--top must be >= 1, got {top}")
     if reproduce or bench:
         use_heap(heap)
     if reproduce:

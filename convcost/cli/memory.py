@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from convcost.cli._app import (
+    AllocatorOpt,
     BatchOpt,
     DeviceOpt,
     DtypeOpt,
@@ -14,21 +15,15 @@ from convcost.cli._app import (
     FormatOpt,
     InputOpt,
     ModelsArg,
+    OptimizerOpt,
     OutOpt,
+    TrainOpt,
     app,
     emit,
     parse_inputs,
     progress,
+    training_optimizer,
 )
-
-TrainOpt = Annotated[bool, typer.Option(
-    "--train", help="Also a training step: forward in training mode, the sum of the outputs' "
-    "backward(), optimizer.step(), in steady state (the optimizer's state already made).")]
-OptimizerOpt = Annotated[str | None, typer.Option(
-    "--optimizer", help="sgd, momentum, adam or adamw (implies --train; default adam).")]
-AllocatorOpt = Annotated[str, typer.Option(
-    "--allocator", help="cpu (64-byte blocks and the CPU convolution's workspace), cuda "
-    "(512-byte rounding of the caching allocator) or exact (bytes as requested).")]
 
 
 @app.command()
@@ -50,21 +45,12 @@ def memory(
     """Peak memory at inference and (--train) for a training step: when it happens, what is
     live then (parameters, gradients, optimizer state, activations saved for backward, other
     activations, inputs), the FLOPs of both passes; --fit: the largest batch that fits."""
-    from convcost.engine.memory import allocator as allocator_model
-    from convcost.engine.memory import check_optimizer, parse_size
+    from convcost.engine.memory import DEFAULT_OPTIMIZER
     from convcost.report.memory import memory_table
-    from convcost.resolve import check_batch
-    from convcost.studies.memory import DEFAULT_OPTIMIZER
     from convcost.studies.memory import memory as memory_of
 
-    # every option checked before any model is built
-    check_batch(batch)
-    if optimizer is not None:
-        check_optimizer(optimizer)
-    allocator_model(allocator)
-    if fit is not None:
-        parse_size(fit)
-    train = train or optimizer is not None
+    # studies.memory checks the batch, the allocator and the budget before building a model
+    opt = training_optimizer(train, optimizer)
     sizes = parse_inputs(input)
     reports = []
     with progress(fmt) as step:
@@ -72,6 +58,7 @@ def memory(
             tick = None if step is None else (
                 lambda label, k=k, spec=spec: step(f"{spec}: {label}", k, len(models)))
             reports.append(memory_of(spec, sizes, batch=batch, dtype=dtype, device=device,
-                                     train=train, optimizer=optimizer or DEFAULT_OPTIMIZER,
-                                     alloc=allocator, fit=fit, progress=tick))
+                                     train=opt is not None,
+                                     optimizer=opt or DEFAULT_OPTIMIZER, alloc=allocator,
+                                     fit=fit, progress=tick))
     emit(memory_table(reports), {"models": [r.record() for r in reports]}, fmt, out)

@@ -19,9 +19,11 @@ from convcost.cli._app import (
     InputOpt,
     ModelArg,
     ModelsArg,
+    OptimizerOpt,
     OutOpt,
     SizesOpt,
     ThreadsOpt,
+    TrainOpt,
     app,
     check_image_path,
     emit,
@@ -29,6 +31,7 @@ from convcost.cli._app import (
     parse_inputs,
     progress,
     save_atomic,
+    training_optimizer,
     use_heap,
     warn_in_csv,
 )
@@ -117,11 +120,8 @@ def compare(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also save a grouped bar chart of the compared figures (.png/.svg).")]
     = None,
-    train: Annotated[bool, typer.Option(
-        "--train", help="Also each model's training step: its peak memory and forward + "
-        "backward FLOPs (convcost memory --train).")] = False,
-    optimizer: Annotated[str, typer.Option(
-        "--optimizer", help="With --train: sgd, momentum, adam or adamw.")] = "adam",
+    train: TrainOpt = False,
+    optimizer: OptimizerOpt = None,
 ) -> None:
     """Models side by side: params, mult-adds, FLOPs, memory, where the cost sits, top-1,
     with --bench the measured latency and with --train a training step's peak memory."""
@@ -134,11 +134,8 @@ def compare(
     if sort == "latency_ms" and not bench:
         raise InvalidArgumentError("--sort latency_ms needs --bench")
     if plot is not None:
-        check_image_path(plot)  # before any work
-    if train:
-        from convcost.engine.memory import check_optimizer
-
-        check_optimizer(optimizer)
+        check_image_path(plot, "--plot")  # before any work
+    opt = training_optimizer(train, optimizer)
     from convcost.studies.compare import compare as compare_models
 
     if bench:
@@ -148,23 +145,8 @@ def compare(
     sizes = parse_inputs(input)
     with progress(fmt) as step:
         items = compare_models(models, sizes, batch=batch, dtype=dtype, device=device,
-                               bench=timing, progress=step)
-    training = None
-    if train:
-        from convcost.studies.memory import memory as memory_of
-
-        specs = [spec for spec in models for _ in range(len(sizes) if sizes else 1)]
-        training = [memory_of(spec, [c.analysis.input[1:]], batch=batch, dtype=dtype,
-                              device=device, train=True, optimizer=optimizer)
-                    for spec, c in zip(specs, items, strict=True)]
-    table = compare_table(items, sort, training)
-    payload = {"models": [c.record() for c in items]}
-    if training is not None:
-        for rec, m in zip(payload["models"], training, strict=True):
-            rec["training"] = {**(m.training.record() if m.training else {}),
-                               "optimizer": m.optimizer, "forward_flops": m.forward_flops,
-                               "backward_flops": m.backward_flops}
-    emit(table, payload, fmt, out)
+                               bench=timing, train=opt, progress=step)
+    emit(compare_table(items, sort), {"models": [c.record() for c in items]}, fmt, out)
     warn_in_csv(fmt, [unsupported_note(c.analysis) for c in items])
     if plot is not None:
         from convcost.report.plots import compare_bars

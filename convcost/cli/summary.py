@@ -49,7 +49,7 @@ def summary(
 ) -> None:
     """Layer table (output shape, params, depth tree) and totals, like torchinfo/torchsummary."""
     from convcost.errors import InvalidArgumentError
-    from convcost.report.summary import render, summary_table
+    from convcost.report.summary import render, summary_table, unsupported_listing
     from convcost.studies.summary import summary as summarize
 
     if col is not None and style is Style.torchsummary:
@@ -63,6 +63,6 @@ def summary(
         write_text(render(s), out)
     else:
         emit(summary_table(s), s.to_dict(), fmt, out)
-    warn_in_csv(fmt, [f"{s.model}: not counted (unsupported ops): "
-                      + "; ".join(f"{op} ×{n}" for op, n in s.unsupported.items())
-                      if s.unsupported else None])
+    listing = unsupported_listing(s)
+    warn_in_csv(fmt, [None if listing is None
+                      else f"{s.model}: not counted (unsupported ops): {listing}"])

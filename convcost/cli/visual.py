@@ -10,19 +10,22 @@ from typing import Annotated, Any
 import typer
 
 from convcost.cli._app import (
+    AllocatorOpt,
     BatchOpt,
     DeviceOpt,
     DtypeOpt,
     InputOpt,
     ModelsArg,
+    OptimizerOpt,
     SizesOpt,
+    TrainOpt,
     app,
     check_image_path,
     parse_inputs,
     progress,
     save_atomic,
+    training_optimizer,
 )
-from convcost.cli.memory import AllocatorOpt, OptimizerOpt, TrainOpt
 from convcost.errors import InvalidArgumentError
 
 
@@ -163,7 +166,6 @@ def plot(
     """Figures: accuracy vs cost with the Pareto frontier, width/resolution sweeps, the
     depthwise-separable ratio surface, a model's memory over an inference or a training step
     (memory MODEL [--train])."""
-    from convcost import studies
     from convcost.report import plots
 
     if model_option:
@@ -176,10 +178,12 @@ def plot(
         if x is Axis.latency_ms and latency is None:
             raise InvalidArgumentError("--x latency_ms needs --latency FILE.json with the "
                                        "measured latency of the models")
+        from convcost.studies.points import with_latency, zoo_points
+
         with progress() as step:
-            pts = studies.zoo_points(models or None, progress=step)
+            pts = zoo_points(models or None, progress=step)
         if latency is not None:
-            pts = studies.with_latency(pts, _read_latency(latency))
+            pts = with_latency(pts, _read_latency(latency))
         fig, front = plots.accuracy_vs_cost(pts, x.value, labels=labels)
         save_atomic(fig, out)
         typer.echo(f"wrote {out}; Pareto frontier ({x.value}): "
@@ -187,7 +191,9 @@ def plot(
     elif kind is PlotKind.sweep:
         if len(models) > 1:
             raise InvalidArgumentError(f"plot sweep takes one MODEL, got {len(models)}")
-        pts = studies.sweep_points(models[0] if models else "mobilenet_v1")
+        from convcost.studies.points import sweep_points
+
+        pts = sweep_points(models[0] if models else "mobilenet_v1")
         save_atomic(plots.width_resolution_sweep(pts), out)
         typer.echo(f"wrote {out}")
     elif kind is PlotKind.memory:
@@ -223,10 +229,12 @@ def _image_out(out: Path | None, fmt: str | None) -> Path:
 def _plot_memory(spec: str, out: Path, input: list[str] | None, batch: int,
                  train: bool, optimizer: str | None, allocator: str) -> None:
     """``convcost plot memory MODEL``: bytes held over the run, by category."""
+    from convcost.engine.memory import DEFAULT_OPTIMIZER
     from convcost.report.memory import memory_figure
-    from convcost.studies.memory import DEFAULT_OPTIMIZER, memory
+    from convcost.studies.memory import memory
 
-    report = memory(spec, parse_inputs(input), batch=batch, train=train or optimizer is not None,
-                    optimizer=optimizer or DEFAULT_OPTIMIZER, alloc=allocator)
+    opt = training_optimizer(train, optimizer)
+    report = memory(spec, parse_inputs(input), batch=batch, train=opt is not None,
+                    optimizer=opt or DEFAULT_OPTIMIZER, alloc=allocator)
     save_atomic(memory_figure(report), out)
     typer.echo(f"wrote {out}; peak {report.peak.bytes:,} bytes during {report.peak.where}")

@@ -10,19 +10,22 @@ from typing import Any
 
 from convcost.engine.labels import LINEAR
 from convcost.records.analysis import Analysis
+from convcost.records.memory import MemoryReport
 
 KINDS = ("standard", "depthwise", "pointwise", "grouped")
 
 
 @dataclass(frozen=True)
 class Compared:
-    """One compared model: its analysis, its published top-1 when the zoo knows it, and its
-    measured latency when it was timed (``Measurement.to_dict()`` of ``convcost.latency``)."""
+    """One compared model: its analysis, its published top-1 when the zoo knows it, its
+    measured latency when it was timed (``Measurement.to_dict()`` of ``convcost.latency``) and
+    its training step's memory when asked (``compare(train=...)``)."""
 
     analysis: Analysis
     top1: float | None = None
     top1_source: str | None = None
     latency: Mapping[str, Any] | None = None
+    training: MemoryReport | None = None
 
     @property
     def latency_ms(self) -> float | None:
@@ -51,7 +54,14 @@ class Compared:
             "top1_source": self.top1_source,
             "unsupported": a.unsupported,
             **({} if self.latency is None else {"latency": dict(self.latency)}),
+            **({} if self.training is None else {"training": self._training_record()}),
         }
+
+    def _training_record(self) -> dict[str, Any]:
+        m = self.training
+        assert m is not None
+        return {**(m.training.record() if m.training else {}), "optimizer": m.optimizer,
+                "forward_flops": m.forward_flops, "backward_flops": m.backward_flops}
 
 
 __all__ = ["KINDS", "Compared"]

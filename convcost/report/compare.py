@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from convcost.engine.labels import Family, labels
 from convcost.records.analysis import Analysis
 from convcost.records.compare import KINDS, Compared
-from convcost.records.memory import MemoryReport
 from convcost.report.layers import unsupported_note
 from convcost.report.tables import Table
 from convcost.report.units import megabytes, shape_text, si
@@ -63,11 +62,9 @@ def sort_items(items: Sequence[Compared], sort: str | None = None) -> list[Compa
     return rows
 
 
-def compare_table(items: Sequence[Compared], sort: str | None = None,
-                  training: Sequence[MemoryReport] | None = None) -> Table:
+def compare_table(items: Sequence[Compared], sort: str | None = None) -> Table:
     """The comparison table; ``sort`` by a cost field (ascending) or ``top1`` (descending);
-    ``training`` (one per item, ``compare --train``) adds each training step's peak memory
-    and FLOPs."""
+    items with a training step (``compare --train``) add its peak memory and FLOPs."""
     rows = sort_items(items, sort)
     base = rows[0].analysis.totals if rows else None
     timed = any(c.latency is not None for c in rows)
@@ -111,17 +108,15 @@ def compare_table(items: Sequence[Compared], sort: str | None = None,
              *((("", "") if lat is None else (lat["median_ms"], lat["iqr_ms"])) if timed
                else ())],
         )
-    if training is not None:
-        _add_training(table, items, rows, training)
+    if any(c.training is not None for c in items):
+        _add_training(table, rows)
     table.notes.extend(explain(rows))
     return table
 
 
-def _add_training(table: Table, items: Sequence[Compared], rows: Sequence[Compared],
-                  training: Sequence[MemoryReport]) -> None:
-    """Two columns at the end: the training step's peak memory and its forward + backward
-    FLOPs (``training[i]`` is ``items[i]``'s; ``rows`` is the table's order)."""
-    of = {id(c): m for c, m in zip(items, training, strict=True)}
+def _add_training(table: Table, rows: Sequence[Compared]) -> None:
+    """Two columns at the end: each model's training step's peak memory and its forward +
+    backward FLOPs (``rows`` in the table's order)."""
     n = len(table.columns)
     ranks = table.priorities()
     table.columns = (*table.columns, "train peak", "train FLOPs")
@@ -129,12 +124,14 @@ def _add_training(table: Table, items: Sequence[Compared], rows: Sequence[Compar
     table.right_align = table.right_align | {n, n + 1}
     table.priority = (*ranks, 2, 4)
     for i, c in enumerate(rows):
-        m = of[id(c)]
-        peak = m.training.bytes if m.training is not None else m.inference.bytes
-        flops = m.forward_flops + (m.backward_flops or 0)
-        table.rows[i] = (*table.rows[i], megabytes(peak), si(flops))
+        m = c.training
+        peak = None if m is None else (m.training or m.inference).bytes
+        flops = None if m is None else m.forward_flops + (m.backward_flops or 0)
+        table.rows[i] = (*table.rows[i], "—" if peak is None else megabytes(peak),
+                         "—" if flops is None else si(flops))
         if i < len(table.raw_rows):
-            table.raw_rows[i] = (*table.raw_rows[i], peak, flops)
+            table.raw_rows[i] = (*table.raw_rows[i], "" if peak is None else peak,
+                                 "" if flops is None else flops)
 
 
 def explain(items: Sequence[Compared]) -> list[str]:

@@ -134,10 +134,17 @@ def footnotes(s: Summary) -> list[str]:
         "torchinfo's convention (bias and norm parameters x batch counted) gives "
         "{1} {0}.".format(*_scaled(t.torchinfo_mult_adds)),
     ]
-    if s.unsupported:
-        lines.append("Not counted (unsupported ops): " + "; ".join(
-            f"{op} ×{n}" for op, n in s.unsupported.items()))
+    listing = unsupported_listing(s)
+    if listing is not None:
+        lines.append(f"Not counted (unsupported ops): {listing}")
     return [*lines, *s.notes]
+
+
+def unsupported_listing(s: Summary) -> str | None:
+    """The ops the totals leave out, ``op ×count`` each; None when every op was costed."""
+    if not s.unsupported:
+        return None
+    return "; ".join(f"{op} ×{n}" for op, n in s.unsupported.items())
 
 
 def _render_torchsummary(s: Summary) -> str:
@@ -218,4 +225,4 @@ def summary_table(s: Summary) -> Table:
     return table
 
 
-__all__ = ["footnotes", "render", "summary_table"]
+__all__ = ["footnotes", "render", "summary_table", "unsupported_listing"]

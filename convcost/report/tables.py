@@ -34,8 +34,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-FORMATS = ("table", "json", "csv", "md")
-
 ALL_COLUMNS_HINT = "--format md (or a pipe) shows every column"
 WRAP_MIN = 16  # a wrapped text column is never narrower than this (or its natural width)
 _GAP = 3  # characters between two columns (padding, rule, padding)

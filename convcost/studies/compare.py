@@ -4,6 +4,7 @@ latency."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from torch import nn
@@ -31,6 +32,7 @@ def compare(
     dtype: str = "float32",
     device: str = "meta",
     bench: Mapping[str, Any] | None = None,
+    train: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Compared]:
     """One :class:`~convcost.records.compare.Compared` per model and input (``inputs``: one
@@ -40,13 +42,23 @@ def compare(
     modules (built on the CPU with random weights), all together in interleaved rounds; each
     latency after the first of its input carries ``vs_first``: the ratio of the medians, its
     bounds, and whether the measurement tells the two apart (``significant``).
-    ``progress(label, done, total)`` is called before each model is analysed and, with
-    ``bench``, as the timing advances (in thousandths of it)."""
+    ``train`` (an optimizer: ``sgd``, ``momentum``, ``adam``, ``adamw``) also simulates each
+    model's training step (:func:`convcost.studies.memory`, on the same resolved model and
+    input). ``progress(label, done, total)`` is called before each model is analysed and,
+    with ``bench``, as the timing advances (in thousandths of it)."""
     from convcost.api import analyze, torch_dtype
 
     check_batch(batch)
+    if train is not None:
+        from convcost.engine.memory import check_optimizer
+
+        check_optimizer(train)
+    if bench is not None and "budget_s" in bench:
+        from convcost.specs import check_budget
+
+        check_budget(bench["budget_s"])
     items = []
-    modules = []
+    timed_jobs = []  # (module, input shape with its dtype) of each item
     for k, spec in enumerate(models):
         if progress is not None:
             progress(f"analysing {spec if isinstance(spec, str) else 'model'}", k, len(models))
@@ -56,8 +68,15 @@ def compare(
         for size in sizes:
             a = analyze(model.module, size, dtype=dtype, device=device, name=model.name)
             top1, source = published_top1(model, a.input[-1])
-            items.append(Compared(a, top1, source))
-            modules.append(model.module)
+            training = None
+            if train is not None:
+                from convcost.specs import InputShape
+                from convcost.studies.memory import memory
+
+                training = memory(model, [InputShape(size[1:], size.dtype)], batch=batch,
+                                  dtype=dtype, device=device, train=True, optimizer=train)
+            items.append(Compared(a, top1, source, training=training))
+            timed_jobs.append((model.module, size))
     if bench is None:
         return items
     # all models timed together, in interleaved rounds; each against the first of its input
@@ -65,8 +84,8 @@ def compare(
 
     tick = None if progress is None else (
         lambda label, _runs, fraction: progress(f"timing {label}", round(fraction * 1000), 1000))
-    measured = measure_models([(c.analysis.model, m, c.analysis.input)
-                               for c, m in zip(items, modules, strict=True)],
+    measured = measure_models([(c.analysis.model, m, size)
+                               for c, (m, size) in zip(items, timed_jobs, strict=True)],
                               dtype=torch_dtype(dtype), progress=tick, **bench)
     first: dict[tuple[int, ...], int] = {}
     timed = []
@@ -76,7 +95,7 @@ def compare(
         if j != i:
             latency["vs_first"] = {"model": items[j].analysis.model,
                                    **compare_measurements(m, measured[j]).to_dict()}
-        timed.append(Compared(c.analysis, c.top1, c.top1_source, latency))
+        timed.append(replace(c, latency=latency))
     return timed
 
 

@@ -3,7 +3,6 @@ rebuilt and timed here (``reproduce``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from torch import nn
 from convcost.errors import InvalidArgumentError
 from convcost.records.guidelines import ModelAudit
 from convcost.resolve import Resolved, resolve
+from convcost.specs import check_budget
 
 if TYPE_CHECKING:
     from convcost.latency.shufflenet_experiments import Reproduction
@@ -73,9 +73,7 @@ def reproduce(
     from convcost.latency.shufflenet_experiments import TABLES
     from convcost.latency.shufflenet_experiments import reproduce as run
 
-    if not (budget_s > 0 and math.isfinite(budget_s)):
-        raise InvalidArgumentError(f"--budget must be a finite number of seconds > 0, got "
-                                   f"{budget_s}")
+    check_budget(budget_s)
     chosen = [t.upper() for t in tables] if tables else list(TABLES)
     return run(widths=widths, batch=batch, tables=chosen, threads=threads, budget_s=budget_s,
                rounds=rounds, progress=progress)

@@ -12,7 +12,7 @@ to a real run is measured in ``docs/benchmarks/memory.md``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from torch import nn
 
 from convcost.engine.memory import (
     CATEGORIES,
+    DEFAULT_OPTIMIZER,
     Allocator,
     Lifetimes,
     Simulation,
@@ -35,7 +36,6 @@ from convcost.graph import BACKWARD, FORWARD
 from convcost.records.memory import OPTIMIZER_PHASE, Fit, MemoryReport, Moment, Peak
 from convcost.resolve import Resolved, check_batch, resolve
 
-DEFAULT_OPTIMIZER = "adam"
 MAX_FIT_BATCH = 2**40
 """The largest batch ``fit`` searches (an input of this many samples is past any budget)."""
 
@@ -101,7 +101,7 @@ def memory(
     fitted = None
     if budget is not None:
         fitted = _fit(lambda b: run(resolved.input_sizes(inputs, b), train)[1].peak_bytes,
-                      budget, train)
+                      budget, train, known={batch: report_sim.peak_bytes})
     phases = report_run.by_phase()
     return MemoryReport(
         model=resolved.name,
@@ -156,11 +156,13 @@ def _timeline(sim: Simulation, lifetimes: Lifetimes) -> tuple[Moment, ...]:
     return (moment(sim.start), *(moment(s) for s in sim.timeline))
 
 
-def _fit(peak_of: Callable[[int], int], budget: int, training: bool) -> Fit:
+def _fit(peak_of: Callable[[int], int], budget: int, training: bool,
+         known: Mapping[int, int] | None = None) -> Fit:
     """The largest batch whose peak fits ``budget``. Peaks grow with the batch, nearly
     linearly: the line through batches 1 and 2 gives a first guess, then bisection between
-    the largest batch that fits and the smallest that does not, each tried for real."""
-    tried: dict[int, int] = {}
+    the largest batch that fits and the smallest that does not, each tried for real
+    (``known``: peaks already simulated, by batch, not run again)."""
+    tried: dict[int, int] = dict(known or {})
 
     def fits(b: int) -> bool:
         if b not in tried:
