@@ -48,6 +48,15 @@ def _check_every_analysis(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Anal
     yield seen
 
 
+@pytest.fixture(scope="module")
+def pair() -> tuple[Analysis, Analysis]:
+    """MobileNet V1 and ShuffleNet V2 1× at 1×3×224×224, the two models the compare tables
+    are checked on (568,740,352 and 144,907,992 multiply-adds); once per test module."""
+    shape = (1, 3, 224, 224)
+    return (convcost.analyze("mobilenet_v1", shape, name="mobilenet_v1"),
+            convcost.analyze("shufflenet_v2", shape, name="shufflenet_v2"))
+
+
 GOLDEN = Path(__file__).parent / "golden"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from _helpers import sum_of_outputs
 from torch import nn
 from torch.utils import _pytree as pytree
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
@@ -111,15 +112,6 @@ MAPPING = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sdpa
                _cpu_sdpa_backward}
 
 
-def _loss(out: Any) -> torch.Tensor:
-    parts = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)
-             and t.is_floating_point() and t.requires_grad]
-    total = parts[0].sum()
-    for t in parts[1:]:
-        total = total + t.sum()
-    return total
-
-
 def flop_counter_mode(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any],
                       fake: bool = False) -> int:
     """FlopCounterMode's total for one training step: training mode, the sum of the outputs,
@@ -135,10 +127,10 @@ def flop_counter_mode(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str,
                 args, kwargs = pytree.tree_map_only(torch.Tensor, mode.from_tensor,
                                                     (args, kwargs))
                 with FlopCounterMode(display=False, custom_mapping=MAPPING) as counter:
-                    _loss(model(*args, **kwargs)).backward()
+                    sum_of_outputs(model(*args, **kwargs)).backward()
         else:
             with FlopCounterMode(display=False, custom_mapping=MAPPING) as counter:
-                _loss(model(*args, **kwargs)).backward()
+                sum_of_outputs(model(*args, **kwargs)).backward()
     finally:
         for m, flag in saved:
             m.training = flag
@@ -230,8 +222,21 @@ def test_corpus_training_flops_equal_flop_counter_mode(name: str) -> None:
     model = entry.build()
     inputs = entry.make_inputs(model)
     args, kwargs = _batch_of_two((inputs.args, inputs.kwargs))
+    flags = [m.training for m in model.modules()]
+    wants = {n: p.requires_grad for n, p in model.named_parameters()}
+    grads = {n: p.grad for n, p in model.named_parameters()}
     a = convcost.analyze(model, inputs=args, kwargs=kwargs, device=entry.analyze_device,
                          backward=True)
+    # the checks the zoo gets, on third-party code: the model left as it was, every label
+    # declared, the two phases adding up to the totals (parameters all on the forward's rows)
+    assert [m.training for m in model.modules()] == flags
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == wants
+    assert all(p.grad is grads[n] for n, p in model.named_parameters())
+    assert {r.op for r in a.rows} <= LABELS, {r.op for r in a.rows} - LABELS
+    phases = a.by_phase()
+    assert set(phases) == {FORWARD, BACKWARD}
+    assert sum(phases.values(), Cost()) == a.totals
+    assert phases[FORWARD].params == a.totals.params and phases[BACKWARD].params == 0
     fresh = entry.make_inputs(model)
     ref_args, ref_kwargs = _batch_of_two((fresh.args, fresh.kwargs))
     on_meta = next(model.parameters()).device.type == "meta"

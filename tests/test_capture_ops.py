@@ -51,11 +51,17 @@ def test_all_families_counted_by_their_formulas() -> None:
     for r in a.rows:
         by.setdefault(r.op, []).append(r)
     t = by["conv_transpose2d"][0]
-    assert t.cost.madds == f.conv_transpose((2, 8, 8, 8), 4, 4, 2, 1).madds
+    # counted from the input side (docs/conventions.md): each of the 2·8·8·8 input elements
+    # meets 4 output channels × a 4×4 kernel: 2·8·8·8 · 4·16 = 65,536 multiply-adds
+    assert t.cost.madds == 2 * 8 * 8 * 8 * 4 * 16 == 65_536
     # one of the contract's four kinds; the op label carries "transpose"
     assert t.conv_kind == "standard" and t.out_shape == (2, 4, 16, 16)
-    assert by["group_norm"][0].cost.flops == f.group_norm((2, 4, 16, 16), 2).flops
-    assert by["layer_norm"][0].cost.flops == f.layer_norm((2, 10, 16), 16).flops
+    # GroupNorm(2, 4) on 2×4×16×16 = 2,048 elements: 5 per element, 2 per (sample, group)
+    # (2·2 = 4) and 2 per element for the affine: 5·2048 + 2·4 + 2·2048 = 14,344
+    assert by["group_norm"][0].cost.flops == 5 * 2048 + 2 * 4 + 2 * 2048 == 14_344
+    # LayerNorm(16) on 2×10×16 = 320 elements in 20 rows: 5 per element, 2 per row, 1 per
+    # element for the weight and 1 for the bias: 5·320 + 2·20 + 320 + 320 = 2,280
+    assert by["layer_norm"][0].cost.flops == 5 * 320 + 2 * 20 + 320 + 320 == 2_280
     # padding_mode="reflect" materialises a padded copy before its conv, then the explicit F.pad
     assert [r.out_shape for r in by["pad"]] == [(2, 4, 18, 18), (2, 4, 34, 34)]
     assert by["interpolate"][0].out_shape == (2, 4, 32, 32)
@@ -68,12 +74,17 @@ def test_all_families_counted_by_their_formulas() -> None:
     contraction = sum(r.cost.madds for r in a.rows if r.op in ("attention", "matmul"))
     assert contraction == sdpa + einsum == 3 * 2 * 2 * 10 * 10 * 8
     assert by["softmax"][-1].cost.flops == 5 * 2 * 2 * 10 * 10
-    assert by["conv3d"][0].cost.madds == f.conv((1, 2, 4, 6, 6), 4, 3, padding=1).madds
+    # Conv3d(2, 4, 3, padding=1) on 1×2×4×6×6: 1·4·4·6·6 = 576 outputs, each 2 input
+    # channels × 3·3·3 = 27 taps: 576 · 2 · 27 = 31,104 multiply-adds
+    assert by["conv3d"][0].cost.madds == 576 * 2 * 27 == 31_104
     dw1d = by["conv1d"][0]
     assert dw1d.conv_kind == "depthwise" and dw1d.out_shape == (2, 4, 10)
     assert by["silu"][0].cost.flops == 5 * 2 * 4 * 16 * 16
     assert by["gelu"][0].cost.flops == 5 * 2 * 4 * 10
-    assert "prelu" in by
+    # PReLU() on the 2×4×10 depthwise conv output: 2 flops an element (compare, multiply),
+    # 2·80 = 160; one shared slope, 1 parameter
+    (prelu,) = by["prelu"]
+    assert (prelu.cost.flops, prelu.cost.params) == (2 * 2 * 4 * 10, 1) == (160, 1)
     assert by["cat"][0].out_shape == (2, 2, 4, 17, 17)  # stack = unsqueeze + cat
     assert by["amax"][0].out_shape == (2, 4, 17, 17)
 
@@ -130,7 +141,11 @@ def test_spectrograms_are_costed() -> None:
     """An audio front end (torch.stft with a Hann window, then the power): every op costed.
     The FFT follows docs/conventions.md: 101 frames of 400 real samples →
     2.5 · 101·400 · log₂400 = 873,029 flops; it reads 101·400 floats and writes 101·201
-    complex64 values (8 bytes each)."""
+    complex64 values (8 bytes each).
+
+    Frames: center=True (stft's default) pads n_fft/2 = 200 samples on each side, so
+    16,000 + 400 samples hold 1 + (16,400 − 400) / 160 = 1 + 16,000/160 = 101 frames of 400.
+    Bins: a real FFT of 400 samples keeps 400/2 + 1 = 201 (the rest are their conjugates)."""
     class Spectrogram(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             window = torch.hann_window(400, device=x.device)
@@ -141,6 +156,10 @@ def test_spectrograms_are_costed() -> None:
         a = convcost.analyze(Spectrogram(), (1, 16000), device=device)
         assert a.unsupported == {}
         (fft,) = [r for r in a.rows if r.op == "fft"]
+        (pad,) = [r for r in a.rows if r.op == "pad"]
+        assert pad.out_shape == (1, 1, 16_000 + 2 * 200)  # center=True
+        frames, bins = 1 + 16_000 // 160, 400 // 2 + 1
+        assert fft.in_shapes == ((1, frames, 400),) and fft.out_shape == (1, frames, bins)
         assert fft.cost.flops == round(2.5 * 101 * 400 * math.log2(400)) == 873_029
         assert (fft.cost.mem_read_bytes, fft.cost.mem_write_bytes) == (101 * 400 * 4,
                                                                        101 * 201 * 8)
@@ -190,3 +209,18 @@ def test_mode_and_binary_searches_are_costed() -> None:
     got = {r.op: (r.cost.flops, r.cost.mem_read_bytes, r.cost.mem_write_bytes) for r in a.rows}
     assert got["mode"] == (200, 160, 48)
     assert got["bucketize"] == (160, 160 + 36, 40 * 8)
+
+
+def test_a_sum_of_bools_reads_bools() -> None:
+    """``(x > 0).sum(-1)`` on x = 4×1000: the comparison writes 4,000 bools (1 byte each),
+    which the sum reads (4,000 bytes, not 4,000 · 8 at its int64 output's size), folding each
+    line of 1,000 into one (4·999 = 3,996 adds), and writes 4 int64 counts (4·8 = 32 bytes)."""
+    class CountPositive(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x > 0).sum(-1)
+
+    a = convcost.analyze(CountPositive(), (4, 1000))
+    assert a.unsupported == {}
+    (total,) = [r for r in a.rows if r.op == "sum"]
+    assert (total.cost.flops, total.cost.mem_read_bytes, total.cost.mem_write_bytes) == (
+        3996, 4000, 32)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import Fn
 from torch import nn
 
 from convcost import crosscheck
@@ -40,19 +41,6 @@ class Case:
     inputs: Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]
     expect: dict[str, int] = field(default_factory=dict)  # peer -> what its own test asserts
     differs: dict[str, str] = field(default_factory=dict)  # peer -> why it reports otherwise
-
-
-class Fn(nn.Module):
-    """A module whose forward is one function (the suites call ops directly)."""
-
-    def __init__(self, fn: Callable[..., Any], **children: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
-        for name, child in children.items():
-            self.add_module(name, child)
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(self, *args, **kwargs)
 
 
 def _x(*shape: int) -> Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]:

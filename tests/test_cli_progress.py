@@ -4,11 +4,14 @@ use cases report each step through a callback."""
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 import pytest
 
 from convcost import studies
-from convcost.cli._app import Format, progress
+from convcost.cli import _app
+from convcost.cli._app import REFRESH_S, Format, progress
+from convcost.studies.bench import PROGRESS_STEPS
 
 
 class _Tty(io.StringIO):
@@ -26,11 +29,27 @@ def test_quiet_in_a_pipe_and_for_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.stderr", _Tty())
+    """The bar is drawn on the terminal from step(), at most once every REFRESH_S seconds
+    (10 times a second): a step sooner than that after the last drawing updates the bar
+    without drawing it."""
+    tty = _Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    for var in ("TERM", "TTY_INTERACTIVE", "TTY_COMPATIBLE", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)  # rich reads these to decide what it draws
+    monkeypatch.setenv("TERM", "xterm-256color")
+    now = [1_000.0]
+    monkeypatch.setattr(_app, "time", SimpleNamespace(monotonic=lambda: now[0]))
     with progress(Format.table) as step:
         assert step is not None
-        step("analysing mobilenet_v1", 0, 2)
-        step("analysing resnet18", 1, 2)
+        step("analysing mobilenet_v1", 0, 4)  # the first step: drawn
+        assert "analysing mobilenet_v1" in tty.getvalue() and "  0%" in tty.getvalue()
+        now[0] += REFRESH_S / 2  # sooner than REFRESH_S after that drawing: not drawn
+        step("analysing resnet18", 1, 4)
+        assert "analysing resnet18" not in tty.getvalue()
+        now[0] += REFRESH_S  # 1.5 REFRESH_S after the last drawing: drawn, 3 of 4 done
+        step("analysing squeezenet1_1", 3, 4)
+        assert "analysing squeezenet1_1" in tty.getvalue() and " 75%" in tty.getvalue()
+        assert "analysing resnet18" not in tty.getvalue()
 
 
 def test_use_cases_report_each_model() -> None:
@@ -40,7 +59,9 @@ def test_use_cases_report_each_model() -> None:
     assert seen == [("analysing mobilenet_v1", 0, 2), ("analysing shufflenet_v2", 1, 2)]
     seen.clear()
     points = studies.zoo_points(["squeezenet1_1"], progress=lambda *a: seen.append(a))
-    assert [s[1:] for s in seen] == [(k, len(points)) for k in range(len(points))]
+    # torchvision publishes one result for squeezenet1_1, at 224: one point, one step
+    assert len(points) == 1
+    assert seen == [("analysing squeezenet1_1 @224", 0, 1)]
 
 
 def test_check_reports_each_model_and_peer() -> None:
@@ -81,7 +102,9 @@ def test_bench_progress_runs_to_the_end_then_names_each_profiled_model() -> None
                   budget_s=0.001, runs=200, warmup=0, rounds=2, layers=True,
                   progress=lambda *a: seen.append(a))
     timing = [s for s in seen if s[0].startswith("timing ")]
-    assert timing[-1][1:] == (1000, 1000)
+    assert PROGRESS_STEPS == 1000  # the share done, in thousandths
+    assert timing[-1][1:] == (PROGRESS_STEPS, PROGRESS_STEPS)
+    assert {total for *_, total in timing} == {PROGRESS_STEPS}
     assert [d for _, d, _ in timing] == sorted(d for _, d, _ in timing)
     assert [s for s in seen if not s[0].startswith("timing ")] == [
         ("profiling mobilenet_v3_small 1×3×32×32", 0, 2),
@@ -93,9 +116,10 @@ def test_memory_fit_reports_each_batch_it_tries() -> None:
     rep = studies.memory("squeezenet1_1", [(3, 32, 32)], fit="64MiB",
                          progress=seen.append)
     assert rep.fit is not None
-    # one inference at batch 1, then each batch the search tried (its record keeps them)
-    assert seen == ["inference at batch 1"] + [f"inference at batch {b}"
-                                                for b in rep.fit.tried]
+    # one inference at batch 1 (the report's, which the search starts from), then each batch
+    # the search tried (its record keeps them all, batch 1 first): none simulated twice
+    assert seen == [f"inference at batch {b}" for b in rep.fit.tried]
+    assert next(iter(rep.fit.tried)) == 1 and len(seen) == len(set(seen))
 
 
 def test_the_bar_runs_no_thread_beside_timed_runs(monkeypatch: pytest.MonkeyPatch) -> None:

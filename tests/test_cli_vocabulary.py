@@ -33,14 +33,26 @@ def test_every_command_is_covered() -> None:
                              "guidelines", "memory", "report", "plot", "bench", "calibrate"}
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+NO_DEVICE = {"check", "guidelines", "plot", "ratio", "zoo"}
+"""Commands without ``--device``: check runs the model for real and through every peer (each
+where it runs), ratio is arithmetic on one layer, zoo, plot and guidelines choose for
+themselves."""
+TIMED = {"bench", "calibrate"}
+"""Commands that time the model: ``--device cpu`` by default (meta computes nothing)."""
+
+
+def test_which_commands_take_a_device() -> None:
+    assert {n for n, c in COMMANDS.items() if _option(c, "--device") is None} == NO_DEVICE
+
+
+@pytest.mark.parametrize("name", sorted(set(COMMANDS) - NO_DEVICE))
 def test_device_means_where_the_model_runs(name: str) -> None:
     opt = _option(COMMANDS[name], "--device")
-    if opt is None:
-        return
+    assert opt is not None, f"{name} has no --device"
     assert opt.help is not None and "Where the model runs" in opt.help
+    # the commands that time the model run it on the CPU, every other one on meta
+    assert opt.default == ("cpu" if name in TIMED else "meta") and not opt.multiple
     assert f"Default here: {opt.default}." in opt.help
-    assert opt.default in ("meta", "cpu") and not opt.multiple
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -60,6 +72,25 @@ def test_models_are_arguments_and_format_is_everywhere(name: str) -> None:
     assert model is None or model.hidden, f"{name} has a visible --model"
     fmt = _option(cmd, "--format")
     assert fmt is not None and "-f" in fmt.opts, f"{name} has no -f/--format"
+
+
+ARGUMENTS = {
+    "bench": ["models"], "check": ["models"], "compare": ["models"], "layers": ["model"],
+    "memory": ["models"], "report": ["models"], "summary": ["model"],
+    "guidelines": ["model"],  # optional: not needed with --reproduce
+    "plot": ["kind", "models"],  # the kind first; models optional (ratio takes none)
+    "calibrate": [], "ratio": [], "zoo": [],  # no model: the machine, arithmetic, the zoo
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_models_are_positional_arguments(name: str) -> None:
+    """Every command that costs a model takes it as a positional ``model`` (one) or
+    ``models`` (several); only calibrate, ratio and zoo take none."""
+    args = [p.name for p in COMMANDS[name].params if p.param_type_name == "argument"]
+    assert args == ARGUMENTS[name]
+    many = {p.name: p.nargs for p in COMMANDS[name].params if p.param_type_name == "argument"}
+    assert many.get("models", -1) == -1 and many.get("model", 1) == 1
 
 
 def test_timing_commands_refuse_meta() -> None:

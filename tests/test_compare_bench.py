@@ -23,13 +23,6 @@ def _lat(median_ms: float, iqr_ms: float = 0.5) -> dict[str, object]:
     return {"median_ms": median_ms, "iqr_ms": iqr_ms, "threads": 1, "device": "cpu"}
 
 
-@pytest.fixture(scope="module")
-def pair() -> tuple[convcost.Analysis, convcost.Analysis]:
-    shape = (1, 3, 224, 224)
-    return (convcost.analyze("mobilenet_v1", shape, name="mobilenet_v1"),
-            convcost.analyze("shufflenet_v2", shape, name="shufflenet_v2"))
-
-
 def test_table_notes_and_sort_with_injected_latency(
         pair: tuple[convcost.Analysis, convcost.Analysis]) -> None:
     mob, shuf = pair

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import Fn
 from torch import nn
 
 from convcost.engine import Row
@@ -319,19 +320,6 @@ def test_convcost_crosscheck_stays_the_function_after_its_package_is_imported() 
 
 
 # --- the known gaps, each a minimal model: every peer explained on it ---------------------------
-
-
-class Fn(nn.Module):
-    """A forward made of one function, with children."""
-
-    def __init__(self, fn: Callable[..., Any], **children: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
-        for name, child in children.items():
-            self.add_module(name, child)
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(self, *args, **kwargs)
 
 
 class ClassToken(nn.Module):

@@ -28,7 +28,16 @@ def test_faults_are_counted_per_timed_run(monkeypatch: pytest.MonkeyPatch) -> No
                               budget_s=0.0, rounds=2, clock=ticks.__next__)
     assert out["a"].page_faults == 7.0 and out["b"].page_faults == 0.0
     assert out["a"].to_dict()["page_faults"] == 7.0
-    assert out["a"].heap in ("warm", "system")
+
+
+def test_the_record_names_the_heap_it_was_timed_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``heap`` is :func:`~convcost.latency.heap.heap_state` at the time of the measurement:
+    made "warm" here (the test process' own heap is left alone), the record says so."""
+    monkeypatch.setattr(measure_mod, "heap_state", lambda: "warm")
+    ticks = iter(float(i) * 1e-3 for i in range(10_000))
+    out = measure_interleaved({"a": lambda: None}, warmup=0, min_runs=2, max_runs=2,
+                              budget_s=0.0, rounds=1, clock=ticks.__next__)
+    assert out["a"].heap == "warm" and out["a"].to_dict()["heap"] == "warm"
 
 
 def test_notes_name_the_heap_and_the_models_that_fault() -> None:
@@ -43,15 +52,40 @@ def test_notes_name_the_heap_and_the_models_that_fault() -> None:
     assert heap_notes([{"model": "old record"}]) == []  # records from before: no note
 
 
+def test_a_model_is_named_from_faulty_run_faults_per_run() -> None:
+    """FAULTY_RUN (50) is the edge: 49 faults per run name no model, 50 do."""
+    assert FAULTY_RUN == 50
+    below = {"model": "below", "page_faults": float(FAULTY_RUN - 1), "heap": "system"}
+    at = {"model": "at", "page_faults": float(FAULTY_RUN), "heap": "system"}
+    assert heap_notes([below]) == ["heap: system (the C library's own); page faults per timed "
+                                   "run: 49"]
+    notes = heap_notes([below, at])
+    assert len(notes) == 2 and notes[1].startswith("page faults per run: at 50 (")
+    assert "below" not in notes[1]
+
+
+def test_notes_of_a_warm_heap_blame_the_blocks_it_cannot_keep() -> None:
+    """With the warm heap, faults that remain come from blocks above glibc's 32 MiB mmap
+    ceiling (heap.MMAP_THRESHOLD_MAX); --heap warm is not offered, it is already on."""
+    calm = {"model": "calm", "page_faults": 0.0, "heap": "warm"}
+    big = {"model": "big", "page_faults": 8_192.0, "heap": "warm"}
+    assert heap_notes([calm]) == ["heap: warm (freed memory kept mapped); page faults per "
+                                  "timed run: 0"]
+    assert heap_notes([calm, big]) == [
+        "heap: warm (freed memory kept mapped); page faults per timed run: 0–8,192",
+        "page faults per run: big 8,192 (memory handed back to the system and faulted in "
+        "again on every run: blocks above 32 MiB, which glibc always maps afresh)"]
+
+
 _STEADY_STATE = """
-import json, torch
+import json, sys, torch
 from torch import nn
-from convcost.latency.heap import keep_memory_mapped, page_faults
+from convcost.latency.heap import keep_memory_mapped
 from convcost.latency.measure import measure_model
 torch.set_num_threads(1)
-applied = keep_memory_mapped()
-# a depthwise 3x3 conv on a 32x112x112 map: its output and oneDNN's blocked copies (about
-# 4.6 MB) are allocated afresh on every call
+applied = keep_memory_mapped() if sys.argv[1] == "warm" else False
+# a depthwise 3x3 conv on a 32x112x112 map: its output and oneDNN's blocked copies of input
+# and output (3 x 32*112*112*4 B = 4,816,896 B, 4.6 MiB) are allocated afresh on every call
 conv = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
 m = measure_model(conv, (1, 32, 112, 112), threads=1, warmup=3, min_runs=20, max_runs=20,
                   budget_s=0.0)
@@ -59,14 +93,28 @@ print(json.dumps({"applied": applied, "faults": m.page_faults, "heap": m.heap}))
 """
 
 
+def _steady_state(heap: str) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", _STEADY_STATE, heap], capture_output=True,
+                          text=True, timeout=120, check=True)
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_a_warm_heap_faults_no_page_in_steady_state() -> None:
-    """In a process of its own (the setting lasts for the process): after the warm-up, a
-    conv whose buffers glibc would hand back and fault in again faults (almost) no page.
-    Measured here with the system heap: 1,144 faults per call (1.9 ms instead of 0.17 ms);
-    with the warm heap: 0."""
-    proc = subprocess.run([sys.executable, "-c", _STEADY_STATE], capture_output=True,
-                          text=True, timeout=120, check=True)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["applied"] is True and result["heap"] == "warm"
-    assert result["faults"] < 5  # 4.6 MB afresh would be over 1,100 faults
+    """In processes of their own (the setting lasts for the process): after the warm-up, a
+    conv whose buffers glibc hands back faults them in again on every call with the system
+    heap (the control) and (almost) never with the warm heap.
+
+    The buffers: 3 × 32·112·112·4 B = 4,816,896 B (4.6 MiB) = 1,176 pages of 4 KiB (the
+    output and oneDNN's blocked copies of input and output). Measured with the system heap:
+    752 and 1,144 faults per call in two runs (1,144 in commit 6844bef, 1.9 ms instead of
+    0.17 ms; how many of the pages glibc keeps mapped depends on the heap's history); with
+    the warm heap: 0. The control's bound, 100, is far below either."""
+    assert 3 * 32 * 112 * 112 * 4 == 4_816_896 == 1_176 * 4096
+    system = _steady_state("system")
+    assert system["applied"] is False and system["heap"] == "system"
+    assert isinstance(system["faults"], float) and system["faults"] > 100, system
+    warm = _steady_state("warm")
+    assert warm["applied"] is True and warm["heap"] == "warm"
+    assert isinstance(warm["faults"], float) and warm["faults"] < 5, warm

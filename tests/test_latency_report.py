@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import convcost
 from convcost.records.compare import Compared
 from convcost.report.compare import compare_table
@@ -32,13 +30,6 @@ def test_bench_notes_rank_only_significant_differences() -> None:
     assert not any("c runs" in n for n in notes)
     assert notes[0].startswith("noise (robust spread of the runs, 1.4826·MAD / median): 2.0%")
     assert "3 interleaved rounds; 3 outlying runs set aside" in notes[0]
-
-
-@pytest.fixture(scope="module")
-def pair() -> tuple[convcost.Analysis, convcost.Analysis]:
-    shape = (1, 3, 224, 224)
-    return (convcost.analyze("mobilenet_v1", shape, name="mobilenet_v1"),
-            convcost.analyze("shufflenet_v2", shape, name="shufflenet_v2"))
 
 
 def test_compare_says_not_significant_instead_of_ranking(

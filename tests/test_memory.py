@@ -31,7 +31,8 @@ from convcost.engine.memory import (
     simulate,
 )
 from convcost.errors import InvalidArgumentError
-from convcost.graph import Node
+from convcost.graph import BACKWARD, FORWARD, Node
+from convcost.resolve import resolve
 from convcost.studies.memory import memory
 
 runner = CliRunner()
@@ -309,13 +310,32 @@ def test_compare_train_adds_training_columns() -> None:
                             "--train", "--format", "json"])
     assert r.exit_code == 0, r.output
     models = json.loads(r.stdout)["models"]
-    assert all(m["training"]["peak_bytes"] > 0 and m["training"]["backward_flops"] > 0
-               for m in models)
+    # parameter tensors: MobileNet V1 has 27 convs (no bias) + 27 BatchNorms (weight, bias)
+    # + the classifier (weight, bias) = 27 + 54 + 2 = 83
+    tensors = {"mobilenet_v1": 83, "shufflenet_v2": 170}
+    for m in models:
+        t = m["training"]
+        assert t["optimizer"] == "adam"  # --train alone: the default optimizer
+        # the step's flops are the phases of the same training step analysed alone
+        phases = convcost.analyze(m["model"], (1, 3, 64, 64), backward=True).by_phase()
+        assert (t["forward_flops"], t["backward_flops"]) == (phases[FORWARD].flops,
+                                                             phases[BACKWARD].flops)
+        # the peak is in optimizer.step(), every gradient held; Adam's state is exp_avg and
+        # exp_avg_sq of each gradient's size (the same 64-byte blocks) and a 4-byte float32
+        # step counter per parameter tensor, in a 64-byte block of its own
+        n = len(list(resolve(m["model"], "meta").module.parameters()))
+        assert n == tensors[m["model"]]
+        cats = t["by_category"]
+        assert t["peak"]["phase"] == "optimizer"
+        assert cats["optimizer_state"] == 2 * cats["gradients"] + 64 * n
+        assert sum(cats.values()) == t["peak_bytes"]
     md = runner.invoke(app, ["compare", "mobilenet_v1", "shufflenet_v2", "--input", "64",
                              "--train", "--format", "md"])
+    assert md.exit_code == 0, md.output
     assert "| train peak | train FLOPs |" in md.stdout
     bad = runner.invoke(app, ["compare", "mobilenet_v1", "--train", "--optimizer", "lion"])
     assert bad.exit_code == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "optimizer must be one of" in bad.stderr
 
 
 def test_plot_memory(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+from _helpers import sum_of_outputs
 from torch import nn
 from torch.utils import _pytree as pytree
 
@@ -55,15 +56,6 @@ def _profiled_peak(step: Callable[[], Any]) -> int:
     return peak
 
 
-def _loss(out: Any) -> torch.Tensor:
-    parts = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)
-             and t.is_floating_point() and t.requires_grad]
-    total = parts[0].sum()
-    for t in parts[1:]:
-        total = total + t.sum()
-    return total
-
-
 def measured_peak(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None,
                   *, train: bool = False, optimizer: str = "sgd") -> int:
     """The CPU's peak for one inference (eval, ``no_grad``) or one steady-state training step
@@ -89,7 +81,7 @@ def measured_peak(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any
 
         def step() -> None:  # a training loop's: the output and the loss alive until the end
             out = model(*args, **kwargs)
-            loss = _loss(out)
+            loss = sum_of_outputs(out)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)

@@ -271,6 +271,13 @@ def test_report_of_several_models_opens_with_their_comparison(tmp_path: Path) ->
     from convcost.studies.compare import compare
 
     items = compare(["mobilenet_v1", "shufflenet_v2"], [(3, 224, 224)])
+    # the exact counts behind the page's figures: MobileNet V1 568,740,352 mult-adds (Howard
+    # et al. 2017, Table 6: 569M), ShuffleNet V2 1× 144,907,992 (Ma et al. 2018: 146M) with
+    # 2,278,604 parameters (2.3M); 568,740,352 / 144,907,992 = 3.92: "3.9× fewer"
+    assert [(i.analysis.totals.madds, i.analysis.totals.params) for i in items] == [
+        (568_740_352, 4_231_976), (144_907_992, 2_278_604)]
+    # both published at 224: Howard et al. 70.6 %, torchvision's weights 69.362 %
+    assert [i.top1 for i in items] == [70.6, 69.362]
     out = tmp_path / "two"
     files = breakdown.write_report(items, out)
     names = {f.name for f in files}
@@ -279,6 +286,7 @@ def test_report_of_several_models_opens_with_their_comparison(tmp_path: Path) ->
     comparison, _, first = page.partition("<h2 id='mobilenet_v1'>")
     assert "<h2 id='comparison'>Comparison</h2>" in comparison and first
     # the compare table side by side (every model, every figure) and its turned form
+    # 568,740,352 → 568.74M, 144,907,992 → 144.91M, their ratio 3.92 → 3.9×
     for text in ("<th>model</th>", "<th class=r>mult-adds</th>", "<td>mobilenet_v1</td>",
                  "<td>shufflenet_v2</td>", "568.74M", "144.91M", "3.9× fewer mult-adds",
                  "<div class='wide'>", "<div class='narrow'>", "<th>mult-adds</th>"):
@@ -287,6 +295,7 @@ def test_report_of_several_models_opens_with_their_comparison(tmp_path: Path) ->
     assert page.count("src='data:image/png;base64,") == 2 + 2 * 3
     md = (out / "report.md").read_text()
     head = md.split("## mobilenet_v1")[0]
+    # the params column: 2,278,604 → 2.28M
     assert "## Comparison" in head and "| shufflenet_v2 | 1×3×224×224 | 2.28M |" in head
     assert "![Cumulative multiply-adds and memory access of each model]" \
            "(comparison_overlay.png)" in head
@@ -342,7 +351,15 @@ def test_report_formats_json_and_csv(tmp_path: Path) -> None:
         alone = runner.invoke(app, ["layers", m["model"], "--input", "64", "-f", "json"])
         expect = json.loads(alone.stdout)
         assert m["totals"] == expect["totals"] and m["layers"] == expect["layers"]
-        assert set(m["madds_share"]) and "top1" in m
+        # both models' top-1 is published at 224 only: none at 64
+        assert m["top1"] is None and m["top1_source"] is None
+        share = m["madds_share"]
+        assert set(share) == {"standard", "depthwise", "pointwise", "grouped", "other"}
+        assert sum(share.values()) == pytest.approx(1.0)
+        if m["model"] == "squeezenet1_1":  # fire modules: 1×1 squeezes, 1×1 and 3×3 expands
+            assert share["depthwise"] == share["grouped"] == 0.0
+        else:  # MobileNet V1: 13 depthwise 3×3 convs
+            assert share["depthwise"] > 0.0 and share["grouped"] == 0.0
         csv_rows = (out / f"{m['model']}_layers.csv").read_text().splitlines()
         assert len(csv_rows) == 1 + len(m["layers"])  # a header, then one row per layer
         assert csv_rows[1].split(",")[1] == m["layers"][0]["name"]

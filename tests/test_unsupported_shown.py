@@ -3,7 +3,10 @@ md, json), compare (table, md, json), summary (text, json) and the report."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -29,6 +32,8 @@ MODEL = textwrap.dedent("""
             return torch.histc(self.conv(x), bins=4)
 """)
 OP = "aten.histc"
+# the conv alone is counted: 1×3×16×16 → 1×4×14×14, 4·14·14 = 784 outputs × 3·3·3 = 27 taps
+CONV_MADDS = 4 * 14 * 14 * 3 * 3 * 3  # = 21,168
 
 
 @pytest.fixture
@@ -48,6 +53,14 @@ def test_every_total_names_what_it_leaves_out(spec: str, command: str, fmt: str)
         data = json.loads(r.stdout)
         record = data["models"][0] if command == "compare" else data
         assert record["unsupported"] == {OP: 1}
+        # the totals are the conv's alone: histc adds nothing to them
+        madds = (record["totals"]["mult_adds"] if command == "summary"
+                 else record["totals"]["madds"])
+        assert madds == CONV_MADDS
+    else:
+        # summary's torchinfo-style text starts its sentence with a capital
+        assert re.search(r"[Nn]ot counted \(unsupported ops\): aten\.histc ×1", r.stdout), \
+            r.stdout
 
 
 def test_the_report_names_it(spec: str, tmp_path: Path) -> None:
@@ -63,6 +76,13 @@ def test_csv_stays_a_csv_and_stderr_names_what_it_leaves_out(spec: str, command:
     r = runner.invoke(app, [command, spec, "-i", "16", "-f", "csv"])
     assert r.exit_code == 0, r.stderr
     assert OP not in r.stdout  # the CSV holds rows only
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert len({len(row) for row in rows}) == 1  # rectangular: no note row of its own shape
+    # a header, then: layers and compare the conv's row alone (histc gives none); summary
+    # the module tree, the root Net and its Conv2d
+    assert len(rows) == {"layers": 2, "compare": 2, "summary": 3}[command]
+    if command != "summary":
+        assert rows[1][rows[0].index("madds")] == str(CONV_MADDS)
     warning, = r.stderr.splitlines()
     assert warning.startswith("convcost: warning: ") and OP in warning
     clean = runner.invoke(app, [command, "mobilenet_v1", "-i", "32", "-f", "csv"])
